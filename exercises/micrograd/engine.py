@@ -1,0 +1,167 @@
+"""A scalar autograd engine: micrograd's Value, without recursion and with one fused op.
+
+Every operation computes its output `out`, then defines `out._backward`, which takes
+`out.grad` (dL/dout, the "upstream" gradient) and adds each input's share into the input's
+`.grad` by the chain rule: dL/dx += dL/dout * dout/dx. `+=`, not `=`, because a node
+used twice (`a * a`) receives a contribution from each use.
+"""
+
+import math
+
+
+def _noop() -> None:
+    pass
+
+
+class Value:
+    """stores a single scalar value and its gradient"""
+
+    # __slots__ keeps each node small and its attributes fast to reach: a training step
+    # creates tens of thousands of nodes.
+    __slots__ = ("data", "grad", "_backward", "_prev", "_op")
+
+    def __init__(self, data, _children=(), _op=""):
+        self.data = data
+        self.grad = 0
+        # internal variables used for autograd graph construction
+        self._backward = _noop
+        # a tuple, not micrograd's set: iteration order is then the order of the operands,
+        # which makes the topological order, and so every float sum, reproducible.
+        self._prev = tuple(_children)
+        self._op = _op  # the op that produced this node, for graphviz / debugging / etc
+
+    # -- the chain rule for + and * -----------------------------------------------------
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data + other.data, (self, other), "+")
+
+        def _backward():
+            # TODO exercise-1: Value.__add__ backward
+            # out = a + b, so dout/da = 1 and dout/db = 1: each input receives out.grad as is.
+            raise NotImplementedError("exercise-1: Value.__add__ backward")
+
+        out._backward = _backward
+        return out
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data * other.data, (self, other), "*")
+
+        def _backward():
+            # TODO exercise-1: Value.__mul__ backward
+            # out = a * b, so dout/da = b and dout/db = a: each input's gradient is the
+            # *other* input's value times out.grad.
+            raise NotImplementedError("exercise-1: Value.__mul__ backward")
+
+        out._backward = _backward
+        return out
+
+    # -- powers, quotients and the functions of one input ------------------------------
+
+    def __pow__(self, other):
+        assert isinstance(other, (int, float)), "only supporting int/float powers for now"
+        out = Value(self.data**other, (self,), f"**{other}")
+
+        def _backward():
+            # TODO exercise-2: Value.__pow__ backward
+            # out = x**n, so dout/dx = n * x**(n-1) (n is a constant, not a Value).
+            raise NotImplementedError("exercise-2: Value.__pow__ backward")
+
+        out._backward = _backward
+        return out
+
+    def exp(self):
+        out = Value(math.exp(self.data), (self,), "exp")
+
+        def _backward():
+            # TODO exercise-2: Value.exp backward
+            # out = e**x, so dout/dx = e**x, which is out.data itself.
+            raise NotImplementedError("exercise-2: Value.exp backward")
+
+        out._backward = _backward
+        return out
+
+    def log(self):
+        out = Value(math.log(self.data), (self,), "log")
+
+        def _backward():
+            # TODO exercise-2: Value.log backward
+            # out = ln x, so dout/dx = 1 / x.
+            raise NotImplementedError("exercise-2: Value.log backward")
+
+        out._backward = _backward
+        return out
+
+    def tanh(self):
+        out = Value(math.tanh(self.data), (self,), "tanh")
+
+        def _backward():
+            # TODO exercise-2: Value.tanh backward
+            # out = tanh x, so dout/dx = 1 - tanh(x)**2 = 1 - out**2.
+            raise NotImplementedError("exercise-2: Value.tanh backward")
+
+        out._backward = _backward
+        return out
+
+    def relu(self):
+        out = Value(0.0 if self.data < 0 else self.data, (self,), "ReLU")
+
+        def _backward():
+            # TODO exercise-2: Value.relu backward
+            # out = max(0, x), so dout/dx = 1 where x > 0 and 0 where x < 0. At exactly
+            # x = 0 the derivative does not exist; like PyTorch, we use 0 there.
+            raise NotImplementedError("exercise-2: Value.relu backward")
+
+        out._backward = _backward
+        return out
+
+    def sigmoid(self):
+        # 1 / (1 + e**-x), written so that neither branch overflows for large |x|
+        x = self.data
+        s = 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
+        out = Value(s, (self,), "sigmoid")
+
+        def _backward():
+            # TODO exercise-2: Value.sigmoid backward
+            # out = s(x) = 1 / (1 + e**-x), so dout/dx = s(x) * (1 - s(x)).
+            raise NotImplementedError("exercise-2: Value.sigmoid backward")
+
+        out._backward = _backward
+        return out
+
+    # -- backpropagation ----------------------------------------------------------------
+
+    def backward(self):
+        # TODO exercise-3: Value.backward
+        # Order the graph so that every node comes after all of its inputs (a topological
+        # order): a depth-first search that appends a node once all its inputs are in.
+        # An explicit stack replaces micrograd's recursion, which overflows Python's call
+        # stack near 1,000 nodes deep. An entry (v, True) means "v's inputs are done".
+        raise NotImplementedError("exercise-3: Value.backward")
+
+    # -- compositions: no rules of their own ----------------------------------------------
+
+    def __neg__(self):  # -self
+        return self * -1
+
+    def __radd__(self, other):  # other + self
+        return self + other
+
+    def __sub__(self, other):  # self - other
+        return self + (-other)
+
+    def __rsub__(self, other):  # other - self
+        return other + (-self)
+
+    def __rmul__(self, other):  # other * self
+        return self * other
+
+    def __truediv__(self, other):  # self / other
+        return self * other**-1
+
+    def __rtruediv__(self, other):  # other / self
+        return other * self**-1
+
+    def __repr__(self):
+        return f"Value(data={self.data}, grad={self.grad})"

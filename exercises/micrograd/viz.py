@@ -1,0 +1,171 @@
+"""Pictures: the computation graph of a Value, a classifier's decision boundary, training curves.
+
+graph_dot reads only .data, .grad, ._prev and ._op, so it draws any micrograd-like engine,
+a student's included. matplotlib is imported inside the plotting functions, so importing
+this module costs nothing where no plot is drawn.
+"""
+
+import shutil
+import subprocess
+import warnings
+from pathlib import Path
+
+
+def _fmt(x):
+    # A student's engine may hold an int, or a broken grad (None): show it rather than fail.
+    try:
+        return f"{x:.4f}"
+    except (TypeError, ValueError):
+        return repr(x)
+
+
+def _escape(text):
+    # Characters that structure a graphviz record label, and the quote that ends the string.
+    for c in '\\"{}|<>':
+        text = text.replace(c, "\\" + c)
+    return text.replace("\n", " ")
+
+
+def _children(v):
+    prev = list(v._prev)
+    if isinstance(v._prev, (set, frozenset)):
+        # A set of Values iterates in an order that depends on memory addresses, so it changes
+        # from run to run; sort by what can be seen, so that the drawing does not.
+        prev.sort(key=lambda c: (str(c._op), _fmt(c.data)))
+    return prev
+
+
+def _topo(root):
+    """Every node of the graph, each after all of its inputs (iterative depth-first search)."""
+    # Nodes are keyed by id(): a student's Value may define __eq__, and so not be hashable.
+    topo, seen = [], set()
+    stack = [(root, False)]
+    while stack:
+        v, inputs_done = stack.pop()
+        if inputs_done:
+            topo.append(v)
+        elif id(v) not in seen:
+            seen.add(id(v))
+            stack.append((v, True))
+            # reversed, so that the first operand is visited (and numbered) first
+            stack.extend((c, False) for c in reversed(_children(v)) if id(c) not in seen)
+    return topo
+
+
+def graph_dot(root, mark=None):
+    """Graphviz DOT source for the graph that computed `root`, as in micrograd's trace_graph.
+
+    Each Value is a record box "label | data | grad" (label only if the node has one), each
+    op an ellipse feeding its output's box. `mark` maps nodes to a note, e.g.
+    {node: "expected grad 1.5729"}: those boxes are drawn red with the note added. (A list of
+    (node, note) pairs does too, for nodes that are not hashable.)
+    """
+    pairs = mark.items() if hasattr(mark, "items") else (mark or ())
+    marks = {id(n): text for n, text in pairs}
+    nodes = _topo(root)
+    name = {id(v): f"v{i}" for i, v in enumerate(nodes)}
+    lines = ["digraph G {", "  rankdir=LR;"]
+    for v in nodes:
+        fields = [f"data {_fmt(v.data)}", f"grad {_fmt(v.grad)}"]
+        label = getattr(v, "label", "")
+        if label:
+            fields.insert(0, str(label))
+        style = ""
+        if id(v) in marks:
+            fields.append(str(marks[id(v)]))
+            style = ", color=red, fontcolor=red, penwidth=2"
+        record = " | ".join(_escape(f) for f in fields)
+        lines.append(f'  {name[id(v)]} [shape=record, label="{{ {record} }}"{style}];')
+        target = name[id(v)]
+        if v._op:
+            target = name[id(v)] + "op"
+            lines.append(f'  {target} [shape=ellipse, label="{_escape(str(v._op))}"];')
+            lines.append(f"  {target} -> {name[id(v)]};")
+        # One edge per operand: with a tuple _prev, a * a draws two arrows from a, the two
+        # uses that each add into a.grad.
+        for c in _children(v):
+            lines.append(f"  {name[id(c)]} -> {target};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def draw_dot(root, path, mark=None):
+    """Draw the graph of `root` to `path` with suffix .svg, using graphviz's `dot` program.
+
+    Without `dot` on PATH (or if it fails, or takes over 20 s on a huge graph), write the DOT
+    source to `path` with suffix .dot instead. Returns the path written.
+    """
+    path = Path(path)
+    source = graph_dot(root, mark)
+    if shutil.which("dot"):
+        svg = path.with_suffix(".svg")
+        try:
+            subprocess.run(
+                ["dot", "-Tsvg", "-o", str(svg)],
+                input=source,
+                text=True,
+                check=True,
+                capture_output=True,
+                timeout=20,
+            )
+            return svg
+        except (OSError, subprocess.SubprocessError) as e:
+            warnings.warn(f"dot failed ({e}); writing the DOT source instead", stacklevel=2)
+    out = path.with_suffix(".dot")
+    out.write_text(source)
+    return out
+
+
+def _figure(ncols=1):
+    # A Figure drawn by the Agg canvas directly, not through pyplot: no window, and the
+    # backend of a notebook that calls us is left as it was.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5 * ncols, 4), layout="tight")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def plot_decision_boundary(predict, X, y, path, title=None, resolution=60):
+    """PNG of the regions where predict(rows) > 0, with the points (X, y) on top.
+
+    predict maps a list of [x1, x2] rows to a list of scores; it is called once, on a
+    resolution x resolution grid spanning the data with a margin of 0.5.
+    """
+    import numpy as np
+
+    X = np.asarray(X, dtype=float)
+    lo, hi = X.min(axis=0) - 0.5, X.max(axis=0) + 0.5
+    xx, yy = np.meshgrid(
+        np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution)
+    )
+    grid = np.c_[xx.ravel(), yy.ravel()].tolist()
+    positive = np.asarray(predict(grid), dtype=float).reshape(xx.shape) > 0
+    fig = _figure()
+    ax = fig.add_subplot()
+    # explicit levels: a model that predicts one class everywhere still gets a picture
+    colours = dict(cmap="Spectral", vmin=0, vmax=1)  # the same colour for a class and its region
+    ax.contourf(xx, yy, positive.astype(float), levels=[-0.5, 0.5, 1.5], alpha=0.8, **colours)
+    ax.scatter(
+        X[:, 0], X[:, 1], c=(np.asarray(y) > 0).astype(float), s=30, edgecolors="k", **colours
+    )
+    ax.set_xlim(lo[0], hi[0])
+    ax.set_ylim(lo[1], hi[1])
+    if title:
+        ax.set_title(title)
+    fig.savefig(path, format="png")
+    return Path(path)
+
+
+def plot_curves(history, path):
+    """PNG of loss and accuracy against the step number; history is [(loss, accuracy), ...]."""
+    steps = range(len(history))
+    fig = _figure(ncols=2)
+    loss_ax, acc_ax = fig.subplots(1, 2)
+    loss_ax.plot(steps, [loss for loss, _ in history])
+    loss_ax.set(xlabel="step", ylabel="loss", title="loss")
+    acc_ax.plot(steps, [acc for _, acc in history])
+    acc_ax.set(xlabel="step", ylabel="accuracy", title="accuracy", ylim=(0, 1.05))
+    fig.savefig(path, format="png")
+    return Path(path)

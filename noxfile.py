@@ -1,0 +1,39 @@
+"""Sessions for the micrograd course kit: `nox -l` lists them."""
+
+import nox
+
+nox.needs_version = ">=2024.3.2"
+nox.options.sessions = ["lint", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+PYTHON = "3.11"
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Run the kit's full test suite (pytest; extra arguments pass through)."""
+    session.install("-e", ".[test]")
+    session.run("python", "tools/generate.py", "--check")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """Check formatting and lint with ruff."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON, default=False)
+def build(session: nox.Session) -> None:
+    """Regenerate exercises/, the notebooks and solutions/ from reference/."""
+    session.install("nbformat>=5.9")
+    session.run("python", "tools/generate.py", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
+def bench(session: nox.Session) -> None:
+    """Run the benchmarks (reference vs micrograd 0.1.0 on the moons recipe)."""
+    session.install("-e", ".")
+    session.run("python", "benchmarks/train_moons.py", *session.posargs)

@@ -1,0 +1,132 @@
+"""A small neural-network library on Value: Module, Neuron, Layer, MLP, as in micrograd.
+
+Parameters are ordered layer by layer, neuron by neuron, each neuron's weights then its
+bias, so that a list of numbers maps onto a model the same way in every implementation.
+"""
+
+import random
+
+from micrograd.engine import Value
+
+
+def dot(ws, xs, b):
+    """One node for b + sum_i ws[i] * xs[i]: a neuron's weighted sum, fused.
+
+    Written with + and *, a neuron of n inputs makes 2n+1 nodes, and training spends most
+    of its time creating and visiting them. One node with a rule of its own does the same
+    arithmetic: d/dw_i = x_i, d/dx_i = w_i, d/db = 1. `xs` may hold numbers or Values.
+    """
+    xs = [x if isinstance(x, Value) else Value(x) for x in xs]
+    total = b.data
+    for w, x in zip(ws, xs):
+        total += w.data * x.data
+    out = Value(total, (*ws, *xs, b), "dot")
+
+    def _backward():
+        g = out.grad
+        for w, x in zip(ws, xs):
+            w.grad += x.data * g
+            x.grad += w.data * g
+        b.grad += g
+
+    out._backward = _backward
+    return out
+
+
+class Module:
+    def zero_grad(self):
+        # BEGIN exercise-4: Module.zero_grad
+        # Gradients accumulate with +=, so they must be reset to 0 before each backward
+        # pass, or this step's gradient is added to the last one's.
+        for p in self.parameters():
+            p.grad = 0
+        # END exercise-4
+
+    def parameters(self):
+        return []
+
+
+class Neuron(Module):
+    def __init__(self, nin, nonlin=True, activation="relu"):
+        # BEGIN exercise-4: Neuron.__init__
+        # nin weights drawn from uniform(-1, 1), in order, and a bias starting at 0.
+        self.w = [Value(random.uniform(-1, 1)) for _ in range(nin)]
+        self.b = Value(0)
+        # END exercise-4
+        self.nonlin = nonlin
+        self.activation = activation
+
+    def __call__(self, x):
+        # BEGIN exercise-4: Neuron.__call__
+        # act = w . x + b; then the non-linearity, relu(act) (or tanh(act)), unless this
+        # neuron is linear (nonlin=False, the output layer).
+        act = dot(self.w, x, self.b)
+        if not self.nonlin:
+            return act
+        return act.tanh() if self.activation == "tanh" else act.relu()
+        # END exercise-4
+
+    def parameters(self):
+        # BEGIN exercise-4: Neuron.parameters
+        # The weights in order, then the bias.
+        return self.w + [self.b]
+        # END exercise-4
+
+    def __repr__(self):
+        kind = ("Tanh" if self.activation == "tanh" else "ReLU") if self.nonlin else "Linear"
+        return f"{kind}Neuron({len(self.w)})"
+
+
+class Layer(Module):
+    def __init__(self, nin, nout, **kwargs):
+        # BEGIN exercise-4: Layer.__init__
+        # nout neurons, each seeing all nin inputs.
+        self.neurons = [Neuron(nin, **kwargs) for _ in range(nout)]
+        # END exercise-4
+
+    def __call__(self, x):
+        # BEGIN exercise-4: Layer.__call__
+        # Every neuron applied to the same x; a layer of one neuron returns a Value, not a
+        # list, so that an MLP ending in one output gives a Value.
+        out = [n(x) for n in self.neurons]
+        return out[0] if len(out) == 1 else out
+        # END exercise-4
+
+    def parameters(self):
+        # BEGIN exercise-4: Layer.parameters
+        # Neuron by neuron.
+        return [p for n in self.neurons for p in n.parameters()]
+        # END exercise-4
+
+    def __repr__(self):
+        return f"Layer of [{', '.join(str(n) for n in self.neurons)}]"
+
+
+class MLP(Module):
+    def __init__(self, nin, nouts, activation="relu"):
+        # BEGIN exercise-4: MLP.__init__
+        # Layer i maps sizes[i] inputs to sizes[i+1] outputs; every layer but the last is
+        # non-linear, so the output is a plain weighted sum (a score, not squashed).
+        sizes = [nin] + nouts
+        self.layers = [
+            Layer(sizes[i], sizes[i + 1], nonlin=i != len(nouts) - 1, activation=activation)
+            for i in range(len(nouts))
+        ]
+        # END exercise-4
+
+    def __call__(self, x):
+        # BEGIN exercise-4: MLP.__call__
+        # Each layer's output is the next layer's input.
+        for layer in self.layers:
+            x = layer(x)
+        return x
+        # END exercise-4
+
+    def parameters(self):
+        # BEGIN exercise-4: MLP.parameters
+        # Layer by layer.
+        return [p for layer in self.layers for p in layer.parameters()]
+        # END exercise-4
+
+    def __repr__(self):
+        return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"

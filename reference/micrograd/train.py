@@ -1,0 +1,43 @@
+"""Training a binary classifier on Value: one step, the loop, and accuracy.
+
+X is a list of input rows (lists of numbers), y a list of labels in {-1, +1}; the model's
+output for a row is a score whose sign is the predicted class.
+"""
+
+from micrograd.losses import hinge_loss, l2_penalty
+from micrograd.optim import SGD, linear_decay
+
+
+def accuracy(scores, ys):
+    """The fraction of points whose score has the sign of their label."""
+    return sum((s.data > 0) == (y > 0) for s, y in zip(scores, ys)) / len(ys)
+
+
+def train_step(model, X, y, optimizer, k, alpha=1e-4):
+    """One full-batch step of gradient descent; returns (loss, accuracy) before the step."""
+    # BEGIN exercise-5: train_step
+    # forward (scores for every row), loss = hinge + L2, zero the gradients, backward,
+    # then the SGD step. Zeroing before backward matters: grads accumulate with +=.
+    scores = [model(x) for x in X]
+    loss = hinge_loss(scores, y) + l2_penalty(model.parameters(), alpha)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step(k)
+    return loss.data, accuracy(scores, y)
+    # END exercise-5
+
+
+def fit(model, X, y, steps=100, lr=None, alpha=1e-4, log=None):
+    """Train `model` for `steps` full-batch steps; returns the history of (loss, accuracy).
+
+    lr defaults to micrograd's schedule, 1.0 - 0.9 * k / steps. `log`, if given, is called
+    as log(k, loss, acc) after each step.
+    """
+    optimizer = SGD(model.parameters(), lr=lr if lr is not None else linear_decay(1.0, 0.1, steps))
+    history = []
+    for k in range(steps):
+        loss, acc = train_step(model, X, y, optimizer, k, alpha)
+        history.append((loss, acc))
+        if log is not None:
+            log(k, loss, acc)
+    return history
