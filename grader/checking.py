@@ -1,0 +1,184 @@
+"""What a check is, how one is declared, and how gradients are judged.
+
+A check is a function of a Context, declared with its points beside it:
+
+    @check(exercise=2, points=2, name="tanh backward")
+    def tanh_backward(ctx): ...
+
+It passes by returning, and fails by raising Fail with an explanation. Exceptions from the
+student's code (sandbox.StudentError) and a failed worker (sandbox.WorkerFailed) are turned
+into results by the runner, so a check only says what it expected.
+
+Tolerances, in the style of CS231n's gradient check, on the relative error
+    rel(a, b) = |a - b| / max(|a|, |b|)
+- against PyTorch (float64): rel <= 1e-6, or |a - b| <= 1e-9 near zero. Both sides compute
+  the same formula in double precision, so anything larger is a wrong rule, not rounding.
+- the central difference (f(x+h) - f(x-h)) / 2h of the student's own forward pass, with
+  h = 1e-6: shown beside PyTorch's gradient as a second opinion that needs no PyTorch. Its
+  truncation error is O(h^2) and its rounding error about 1e-16 / h, so rel <= 1e-4 agrees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.expressions import Expression, _operands, rule_of, torch_values
+from grader.sandbox import Sandbox, finite
+
+TORCH_REL, TORCH_ABS = 1e-6, 1e-9
+FD_STEP, FD_REL = 1e-6, 1e-4
+
+
+@dataclass
+class Context:
+    sandbox: Sandbox
+    out_dir: Path | None = None  # where pictures go; None: no pictures
+    pictures: list[Path] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Check:
+    exercise: int
+    name: str
+    points: float
+    run: Callable[[Context], None]
+    hint: str = ""
+
+
+REGISTRY: list[Check] = []
+
+
+def check(exercise: int, points: float, name: str, hint: str = ""):
+    def register(fn: Callable[[Context], None]) -> Callable[[Context], None]:
+        REGISTRY.append(Check(exercise, name, points, fn, hint))
+        return fn
+
+    return register
+
+
+class Fail(Exception):
+    """A check's verdict: wrong, with why. `rule` names the backward rule at fault."""
+
+    def __init__(self, message: str, rule: str = "", details: dict | None = None):
+        super().__init__(message)
+        self.message, self.rule, self.details = message, rule, details or {}
+
+
+def close(got: float, want: float, rel: float = TORCH_REL, abs_: float = TORCH_ABS) -> bool:
+    return abs(got - want) <= max(abs_, rel * max(abs(got), abs(want)))
+
+
+def fmt(x: object) -> str:
+    if isinstance(x, float):
+        return f"{x:.6g}"
+    return "nan/inf" if x is None else str(x)
+
+
+def numbers(reply: dict, key: str, count: int, what: str) -> list[float]:
+    """reply[key] as `count` finite floats, or a Fail that says what came instead."""
+    values = finite(reply.get(key), count)
+    if values is None:
+        got = reply.get(key)
+        shown = got[:8] if isinstance(got, list) else got
+        raise Fail(f"{what}: expected {count} finite numbers, got {shown!r}")
+    return values
+
+
+def central_differences(ctx: Context, expr: Expression, upstream: float) -> list[float]:
+    """d(upstream * out)/d(x_k) for each input, from the student's own forward pass."""
+    points = []
+    for k in range(len(expr.inputs)):
+        for sign in (1, -1):
+            xs = list(expr.inputs)
+            xs[k] += sign * FD_STEP
+            points.append(xs)
+    reply = ctx.sandbox.request("forward_batch", nodes=[list(n) for n in expr.nodes], points=points)
+    outs = numbers(reply, "outputs", len(points), "forward values")
+    return [upstream * (outs[2 * k] - outs[2 * k + 1]) / (2 * FD_STEP) for k in range(len(expr.inputs))]
+
+
+def judge_expression(ctx: Context, expr: Expression, upstream: float, mode: str = "rules") -> None:
+    """Build expr with the student's Value, backpropagate, compare every node with torch.
+
+    On a wrong gradient, name the rule: scanning from the output back, the first node whose
+    grad is wrong has correct grads in all its consumers, so one of their rules is at fault.
+    """
+    n = len(expr.nodes)
+    reply = ctx.sandbox.request("graph", mode=mode, upstream=upstream, **expr.payload())
+    data = numbers(reply, "data", n, "forward values")
+    grads = numbers(reply, "grads", n, "gradients")
+    want_data, want_grads = torch_values(expr, upstream)
+    for i in range(n):
+        if not close(data[i], want_data[i]):
+            raise Fail(
+                f"forward value of {expr.text(i)} at {expr.inputs_text()}: "
+                f"expected {fmt(want_data[i])}, got {fmt(data[i])} (the forward pass was given: "
+                "did an edit change it?)",
+                rule=rule_of(list(expr.nodes[i])),
+            )
+    wrong = [i for i in range(n) if not close(grads[i], want_grads[i])]
+    if not wrong:
+        return
+    j = max(wrong)
+    consumers = expr.consumers(j)
+    fd = central_differences(ctx, expr, upstream)
+    inputs = [i for i, node in enumerate(expr.nodes) if node[0] == "x"]
+    details = {
+        "expression": expr.text(),
+        "inputs": expr.inputs_text(),
+        "upstream": upstream,
+        "node": expr.text(j),
+        "expected": want_grads[j],
+        "got": grads[j],
+        "torch_grads": [want_grads[i] for i in inputs],
+        "finite_difference_grads": fd,
+        "student_grads": [grads[i] for i in inputs],
+        "nodes": [list(nd) for nd in expr.nodes],
+        "student_node_data": data,
+        "student_node_grads": grads,
+        "wrong_node": j,
+        "expected_node_grads": want_grads,
+    }
+    if len(consumers) == 1 and consumers[0] != n:
+        c = consumers[0]
+        node = expr.nodes[c]
+        rule = rule_of(list(node))
+        upstream_here = upstream if c == n - 1 else want_grads[c]
+        message = (
+            f"`{rule}` backward: at {expr.text(c)} with upstream {fmt(upstream_here)}, "
+            f"expected grad of {expr.text(j)} {fmt(want_grads[j])}, got {fmt(grads[j])}"
+        )
+        if sum(1 for k in _operands(node) if k == j) > 1:
+            message += " (this node is used twice here: each use must add its share, `+=`)"
+    elif j == n - 1:
+        rule = "seed"
+        message = f"the output's own grad should be {fmt(upstream)} (the seed), got {fmt(grads[j])}"
+    else:
+        rules = sorted({rule_of(list(expr.nodes[c])) for c in consumers})
+        rule = " or ".join(f"`{r}`" for r in rules)
+        message = (
+            f"{expr.text(j)} feeds {len(consumers)} operations and its grad is "
+            f"{fmt(grads[j])}, expected {fmt(want_grads[j])}: the sum of every use's share. "
+            f"Check {rule} backward, and that each adds with `+=`"
+        )
+    message += (
+        f"\n    expression: {expr.text()}   with {expr.inputs_text()}, upstream {fmt(upstream)}"
+        f"\n    d/dx  PyTorch: {', '.join(fmt(g) for g in details['torch_grads'])}"
+        f"   finite differences: {', '.join(fmt(g) for g in fd)}"
+        f"   yours: {', '.join(fmt(g) for g in details['student_grads'])}"
+    )
+    raise Fail(message, rule=rule, details=details)
+
+
+def single(op: str, *args: float | int, const: float | None = None) -> Expression:
+    """The graph of one operation on inputs x0 (and x1), or on x0 and a constant."""
+    nodes: list[list] = [["x", k] for k in range(len(args))]
+    if const is not None:
+        nodes.append([op, 0, const])
+    elif len(args) == 1:
+        nodes.append([op, 0])
+    else:
+        nodes.append([op, 0, 1])
+    return Expression.of(nodes, list(args))

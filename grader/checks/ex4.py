@@ -1,0 +1,108 @@
+"""exercise-4: Neuron, Layer, MLP, parameters(), zero_grad(), against an equivalent torch model.
+
+The grader sets every parameter to a known value through parameters(), so the order of the
+list is part of what is checked: layer by layer, neuron by neuron, weights then bias.
+"""
+
+import random
+
+import torch
+
+from grader.checking import Fail, check, close, fmt, numbers
+from grader.models import TorchMLP, param_count
+
+ORDER_HINT = "parameters() order: layer by layer, neuron by neuron, each neuron's weights then bias"
+
+
+def _case(nin, nouts, rows, seed):
+    rng = random.Random(seed)
+    params = [round(rng.uniform(-1, 1), 4) for _ in range(param_count(nin, nouts))]
+    inputs = [[round(rng.uniform(-2, 2), 3) for _ in range(nin)] for _ in range(rows)]
+    upstreams = [[round(rng.uniform(-2, 2), 3) for _ in range(nouts[-1])] for _ in range(rows)]
+    return params, inputs, upstreams
+
+
+def run_mlp(ctx, nin, nouts, seed=0):
+    """The student's MLP and torch's on the same weights: (reply, torch outputs, torch grads)."""
+    params, inputs, upstreams = _case(nin, nouts, 3, seed)
+    reply = ctx.sandbox.request(
+        "mlp", nin=nin, nouts=nouts, params=params, inputs=inputs, upstreams=upstreams
+    )
+    want = param_count(nin, nouts)
+    if reply.get("count") != want:
+        raise Fail(
+            f"MLP({nin}, {nouts}).parameters() has {reply.get('count')} parameters, expected "
+            f"{want}: every neuron has one weight per input plus a bias"
+        )
+    model = TorchMLP(nin, nouts, params)
+    outs, grads = [], []
+    for x, up in zip(inputs, upstreams):
+        for t in model.tensors():
+            t.grad = None
+        y = model(torch.tensor([x], dtype=torch.float64))[0]
+        (y * torch.tensor(up, dtype=torch.float64)).sum().backward()
+        outs.append(y.tolist())
+        grads.append(model.flat_grads())
+    return reply, inputs, outs, grads
+
+
+@check(4, 2, "parameters(): count and order", hint=ORDER_HINT)
+def parameters_count(ctx):
+    run_mlp(ctx, 3, [4, 4, 1])
+    run_mlp(ctx, 2, [3, 2])
+
+
+@check(4, 3, "MLP(3, [4, 4, 1]) outputs match torch",
+       hint="hidden layers ReLU, output layer linear; " + ORDER_HINT)
+def forward(ctx):
+    _forward(ctx, 3, [4, 4, 1])
+
+
+def _forward(ctx, nin, nouts):
+    reply, inputs, outs, _ = run_mlp(ctx, nin, nouts)
+    got = reply.get("outputs")
+    if not isinstance(got, list) or len(got) != len(outs):
+        raise Fail("the MLP gave no outputs")
+    for x, g, w in zip(inputs, got, outs):
+        g = numbers({"v": g}, "v", len(w), f"outputs for x = {x}")
+        if not all(close(a, b) for a, b in zip(g, w)):
+            raise Fail(
+                f"MLP({nin}, {nouts}) at x = {x}: expected {[fmt(v) for v in w]}, got "
+                f"{[fmt(v) for v in g]}. Check: each neuron is relu(w . x + b) except in the last "
+                f"layer, which is linear; {ORDER_HINT}"
+            )
+    return reply
+
+
+@check(4, 3, "MLP(3, [4, 4, 1]) gradients of every parameter match torch")
+def gradients(ctx):
+    _gradients(ctx, 3, [4, 4, 1])
+
+
+def _gradients(ctx, nin, nouts):
+    reply, inputs, _, grads = run_mlp(ctx, nin, nouts)
+    _forward(ctx, nin, nouts)
+    got = reply.get("grads")
+    for x, g, w in zip(inputs, got or [], grads):
+        g = numbers({"v": g}, "v", len(w), f"gradients at x = {x}")
+        bad = [i for i, (a, b) in enumerate(zip(g, w)) if not close(a, b)]
+        if bad:
+            i = bad[0]
+            raise Fail(
+                f"MLP({nin}, {nouts}) at x = {x}: d/d(parameter {i}) expected {fmt(w[i])}, got "
+                f"{fmt(g[i])} ({len(bad)} of {len(w)} parameters wrong)"
+            )
+
+
+@check(4, 2, "MLP(2, [3, 2]): a layer of several outputs returns a list")
+def several_outputs(ctx):
+    _gradients(ctx, 2, [3, 2])
+
+
+@check(4, 1, "zero_grad() sets every parameter's grad to 0",
+       hint="grads accumulate with +=: zero them before every backward pass")
+def zero_grad(ctx):
+    reply, *_ = run_mlp(ctx, 2, [3, 1])
+    after = numbers(reply, "after_zero_grad", param_count(2, [3, 1]), "grads after zero_grad()")
+    if any(v != 0 for v in after):
+        raise Fail(f"after zero_grad(), grads are {[fmt(v) for v in after[:6]]}...")

@@ -1,0 +1,123 @@
+"""Reports from results: text for people, Gradescope JSON, JUnit XML."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import click
+
+from grader import results as R
+from grader.runner import EXERCISES
+
+
+def _points(x: float) -> str:
+    return f"{x:g}"
+
+
+def text(report: R.Report, colour: bool = False) -> str:
+    def style(s: str, **kw) -> str:
+        return click.style(s, **kw) if colour else s
+
+    lines: list[str] = []
+    if report.error:
+        return f"Could not grade: {report.error}\n"
+    failures = []
+    for n in report.exercises:
+        checks = [c for c in report.checks if c.exercise == n]
+        score, top = report.by_exercise().get(n, (0, 0))
+        lines.append(style(f"exercise-{n}  {EXERCISES[n]}", bold=True) + f"  {_points(score)}/{_points(top)}")
+        for c in checks:
+            mark = style("PASS", fg="green") if c.passed else style("FAIL", fg="red")
+            why = "" if c.passed else f"  ({c.outcome})"
+            lines.append(f"  {mark}  {c.name:<58} {_points(c.score)}/{_points(c.max_score)}{why}")
+            if not c.passed:
+                failures.append(c)
+        lines.append("")
+    lines.append(style(f"total {_points(report.score)}/{_points(report.max_score)}", bold=True))
+    if failures:
+        lines += ["", style("What went wrong", bold=True)]
+        for c in failures:
+            lines.append(f"- exercise-{c.exercise}: {c.name} — {c.outcome}")
+            for part in c.message.splitlines():
+                lines.append(f"    {part}")
+            if c.hint:
+                lines.append(f"    hint: {c.hint}")
+            if c.details.get("picture"):
+                lines.append(f"    picture: {c.details['picture']}")
+    if report.output.strip():
+        lines += ["", style("What your code printed (truncated)", bold=True), report.output.rstrip()]
+    return "\n".join(lines) + "\n"
+
+
+def _test_output(c: R.CheckResult) -> str:
+    if c.passed:
+        return "passed"
+    parts = [f"{c.outcome}: {c.message}" if c.message else c.outcome]
+    if c.hint:
+        parts.append(f"hint: {c.hint}")
+    return "\n".join(parts)
+
+
+def gradescope(report: R.Report) -> dict:
+    """Gradescope's results.json: score, max_score, execution_time, output, tests."""
+    tests = []
+    for i, c in enumerate(report.checks):
+        tests.append(
+            {
+                "name": f"exercise-{c.exercise}: {c.name}",
+                "number": f"{c.exercise}.{1 + sum(1 for d in report.checks[:i] if d.exercise == c.exercise)}",
+                "score": c.score,
+                "max_score": c.max_score,
+                "status": "passed" if c.passed else "failed",
+                "output": _test_output(c),
+                "tags": [f"exercise-{c.exercise}"],
+                "extra_data": {"outcome": c.outcome, "rule": c.rule, "details": c.details},
+            }
+        )
+    summary = f"Could not grade: {report.error}" if report.error else (
+        f"Score {_points(report.score)}/{_points(report.max_score)} on "
+        + ", ".join(f"exercise-{n}" for n in report.exercises)
+    )
+    return {
+        "score": report.score,
+        "max_score": report.max_score,
+        "execution_time": round(report.execution_time, 3),
+        "output": summary,
+        "output_format": "text",
+        "tests": tests,
+        "extra_data": {
+            "exercises": {f"exercise-{n}": {"score": s, "max_score": m}
+                          for n, (s, m) in report.by_exercise().items()},
+            "error": report.error,
+            "student_output": report.output,
+        },
+    }
+
+
+def as_json(report: R.Report) -> str:
+    return json.dumps(gradescope(report), indent=2, sort_keys=False) + "\n"
+
+
+def junit(report: R.Report) -> str:
+    suites = ET.Element("testsuites", name="micrograd", tests=str(len(report.checks)))
+    if report.error:
+        suite = ET.SubElement(suites, "testsuite", name="submission", tests="1", failures="0", errors="1")
+        case = ET.SubElement(suite, "testcase", classname="submission", name="read submission")
+        ET.SubElement(case, "error", message=report.error).text = report.error
+    for n in report.exercises:
+        checks = [c for c in report.checks if c.exercise == n]
+        suite = ET.SubElement(
+            suites, "testsuite", name=f"exercise-{n}", tests=str(len(checks)),
+            failures=str(sum(not c.passed for c in checks)), errors="0",
+        )
+        for c in checks:
+            case = ET.SubElement(suite, "testcase", classname=f"exercise-{n}", name=c.name)
+            ET.SubElement(case, "properties").extend(
+                [ET.Element("property", name="score", value=_points(c.score)),
+                 ET.Element("property", name="max_score", value=_points(c.max_score))]
+            )
+            if not c.passed:
+                ET.SubElement(case, "failure", message=c.outcome).text = _test_output(c)
+    ET.indent(suites)
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"

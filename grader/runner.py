@@ -1,0 +1,121 @@
+"""Run the checks of some exercises on a workspace: every check ends as a recorded result."""
+
+from __future__ import annotations
+
+import re
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from types import SimpleNamespace
+
+from grader import results as R
+from grader.checking import REGISTRY, Check, Context, Fail
+from grader.sandbox import Limits, Sandbox, StudentError, WorkerFailed
+
+EXERCISES = {
+    1: "The chain rule for + and *",
+    2: "Powers, quotients and functions of one input",
+    3: "backward(): the whole graph",
+    4: "Neurons, layers and the MLP",
+    5: "Training on two moons",
+}
+
+
+def checks_for(exercises: list[int]) -> list[Check]:
+    import grader.checks  # noqa: F401 - registers the checks
+
+    return [c for c in REGISTRY if c.exercise in exercises]
+
+
+def explain_student_error(exc: StudentError) -> tuple[str, str]:
+    """(outcome, message) for an exception raised by the student's code."""
+    where = f" ({exc.where})" if exc.where else ""
+    if exc.not_implemented:
+        return R.NOT_IMPLEMENTED, f"not implemented yet: {exc.message or 'a stub'}{where}"
+    missing = re.match(r"(?:type object )?'(\w+)' (?:object )?has no attribute '(\w+)'", exc.message)
+    if exc.kind == "AttributeError" and missing:
+        cls, attr = missing.groups()
+        return R.MISSING, f"missing: {cls} has no `{attr}`{where}"
+    if exc.kind in ("ModuleNotFoundError", "ImportError") and "torch" in exc.message:
+        return R.ERROR, (
+            f"your code imports torch{where}: the grader runs your code without PyTorch, "
+            "so that the gradients are your own. Remove the import."
+        )
+    if exc.kind in ("ModuleNotFoundError", "ImportError"):
+        return R.ERROR, f"{exc.kind}: {exc.message}{where}. Is every file of micrograd/ there?"
+    if exc.kind == "SyntaxError":
+        return R.ERROR, f"SyntaxError in your code: {exc.message}{where}"
+    return R.ERROR, f"{exc.kind}: {exc.message}{where}"
+
+
+def run_check(check: Check, ctx: Context) -> R.CheckResult:
+    def result(outcome: str, message: str = "", rule: str = "", details: dict | None = None):
+        score = check.points if outcome == R.PASSED else 0.0
+        return R.CheckResult(check.exercise, check.name, score, check.points, outcome, message,
+                             "" if outcome == R.PASSED else check.hint, rule, details or {})
+
+    try:
+        check.run(ctx)
+    except Fail as exc:
+        return result(R.WRONG, exc.message, exc.rule, exc.details)
+    except StudentError as exc:
+        return result(*explain_student_error(exc))
+    except WorkerFailed as exc:
+        return result(R.WORKER, f"your code could not be run to the end: {exc}")
+    except Exception as exc:  # a bug in the grader: recorded, never a crash
+        tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        return result(R.ERROR, f"internal grader error ({tb}); this check could not run",
+                      details={"grader_error": True})
+    return result(R.PASSED)
+
+
+def grade(
+    workspace: Path,
+    exercises: list[int],
+    pictures: Path | None = None,
+    limits: Limits | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> R.Report:
+    start = time.monotonic()
+    checks = checks_for(exercises)
+    report = R.Report(exercises=exercises, checks=[])
+    with Sandbox(workspace, limits) as sandbox:
+        ctx = Context(sandbox, pictures)
+        for i, check in enumerate(checks):
+            if progress:
+                progress(i, len(checks), f"exercise-{check.exercise}: {check.name}")
+            res = run_check(check, ctx)
+            if res.details.get("nodes") and pictures is not None:
+                res.details["picture"] = str(draw_failure(res, pictures))
+                report.pictures.append(res.details["picture"])
+            report.checks.append(res)
+        report.output = sandbox.output()
+    report.execution_time = time.monotonic() - start
+    return report
+
+
+def draw_failure(res: R.CheckResult, folder: Path) -> Path:
+    """The failing expression's graph with the student's grads, the wrong node marked."""
+    from micrograd.viz import draw_dot
+
+    from grader.expressions import Expression, _operands, rule_of
+
+    d = res.details
+    expr = Expression.of(d["nodes"], [0.0])
+    nodes: list[SimpleNamespace] = []
+    for i, node in enumerate(d["nodes"]):
+        nodes.append(
+            SimpleNamespace(
+                data=d["student_node_data"][i],
+                grad=d["student_node_grads"][i],
+                _op="" if node[0] == "x" else rule_of(node).split(" ")[0],
+                _prev=[nodes[k] for k in _operands(tuple(node))],
+                label=expr.text(i) if node[0] == "x" else "",
+            )
+        )
+    j = d["wrong_node"]
+    mark = [(nodes[j], f"expected grad {d['expected_node_grads'][j]:.6g}")]
+    folder.mkdir(parents=True, exist_ok=True)
+    slug = re.sub(r"[^a-z0-9]+", "-", f"exercise-{res.exercise}-{res.name}".lower()).strip("-")
+    return draw_dot(nodes[-1], folder / f"{slug}.svg", mark=mark)

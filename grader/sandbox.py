@@ -1,0 +1,315 @@
+"""Run student code in a separate, limited worker process and talk to it in plain numbers.
+
+The worker (grader/worker.py) starts from a temporary copy of the submission's `micrograd/`
+package with `python -I -S`: no site-packages, so neither torch nor the grader can be
+imported. Where Linux namespaces are available, it runs in its own PID and network namespace
+(`unshare`), so it cannot see or signal the grader, has no network, and every process it
+starts dies with it; as root, it also drops to the unprivileged user `nobody`. Resource
+limits cap its CPU time, memory and file sizes; the grader caps each request's wall time.
+
+Nothing the worker prints or exits with is a verdict: replies are JSON numbers that the
+checks validate and compare.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+import resource
+import select
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+WORKER = Path(__file__).with_name("worker.py")
+NOBODY = 65534
+
+
+@dataclass(frozen=True)
+class Limits:
+    request_seconds: float = 10.0  # wall time for one request
+    cpu_seconds: int = 120  # CPU time for one worker process, all requests together
+    memory_bytes: int = 2 * 1024**3  # address space
+    file_bytes: int = 8 * 1024**2  # largest file it may write, its captured output included
+    output_chars: int = 2000  # how much of its output a report shows
+    reply_bytes: int = 16 * 1024**2  # largest reply line
+
+
+class WorkerFailed(Exception):
+    """The worker could not answer: it hung, died, exited, or sent something malformed."""
+
+
+class StudentError(Exception):
+    """The student's code raised an exception while serving a request."""
+
+    def __init__(self, kind: str, message: str, where: str):
+        super().__init__(f"{kind}: {message}")
+        self.kind, self.message, self.where = kind, message, where
+
+    @property
+    def not_implemented(self) -> bool:
+        return self.kind == "NotImplementedError"
+
+
+def _accessible_to_nobody(path: Path) -> bool:
+    """Can user nobody execute `path`? Every directory on the way needs o+x."""
+    path = path.resolve()
+    for part in [*reversed(path.parents), path]:
+        if not part.stat().st_mode & stat.S_IXOTH:
+            return False
+    return True
+
+
+@functools.cache
+def _interpreter(as_nobody: bool) -> str:
+    """A Python of our version that the worker's user can run."""
+    here = Path(sys.executable)
+    if not as_nobody or _accessible_to_nobody(here):
+        return str(here)
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    for candidate in [shutil.which(version, path="/usr/bin:/usr/local/bin:/bin")]:
+        if candidate and _accessible_to_nobody(Path(candidate)):
+            return candidate
+    return ""
+
+
+@functools.cache
+def isolation() -> tuple[list[str], bool]:
+    """The command prefix that isolates the worker, and whether it drops to nobody."""
+    root = os.geteuid() == 0
+    unshare = shutil.which("unshare")
+    setpriv = shutil.which("setpriv")
+    candidates = []
+    if unshare and root and setpriv and _interpreter(True):
+        drop = [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+        candidates.append(([unshare, "--pid", "--fork", "--kill-child", "--net", "--", *drop], True))
+    if unshare and not root:
+        base = [unshare, "--user", "--map-root-user", "--pid", "--fork", "--kill-child", "--net"]
+        candidates.append(([*base, "--"], False))
+    if root and setpriv and _interpreter(True):
+        drop = [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+        candidates.append((drop, True))
+    for prefix, drops in candidates:
+        probe = subprocess.run([*prefix, "/bin/true"], capture_output=True, timeout=10)
+        if probe.returncode == 0:
+            return prefix, drops
+    return [], False
+
+
+def _limit(limits: Limits) -> None:  # runs in the child between fork and exec
+    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
+    resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def copy_package(src: Path, dst: Path, max_files: int = 200, max_bytes: int = 20 * 1024**2) -> None:
+    """Copy the submission's micrograd/ package: regular files only, links never followed."""
+    count = size = 0
+    for path in sorted(src.rglob("*")):
+        if path.is_symlink() or "__pycache__" in path.parts:
+            continue
+        target = dst / path.relative_to(src)
+        if path.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        elif path.is_file():
+            count += 1
+            size += path.stat().st_size
+            if count > max_files or size > max_bytes:
+                raise WorkerFailed(
+                    f"the submission's micrograd/ folder is too large "
+                    f"(over {max_files} files or {max_bytes // 1024**2} MB)"
+                )
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+
+
+class Sandbox:
+    """One worker process for a workspace, restarted after any failure."""
+
+    def __init__(self, workspace: Path, limits: Limits | None = None):
+        self.limits = limits or Limits()
+        self.prefix, self.drops = isolation()
+        self.root = Path(tempfile.mkdtemp(prefix="micrograd-grade-"))
+        self.package = self.root / "workspace"
+        self.package.mkdir()
+        copy_package(Path(workspace) / "micrograd", self.package / "micrograd")
+        runtime = self.root / "runtime"
+        runtime.mkdir()
+        shutil.copyfile(WORKER, runtime / "worker.py")
+        self.scratch = self.root / "scratch"  # the worker's cwd and HOME, the one place it may write
+        self.scratch.mkdir()
+        for path in [self.root, *self.root.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        if self.drops:
+            os.chown(self.scratch, NOBODY, NOBODY)
+        self.output_path = self.root / "output.txt"
+        self.proc: subprocess.Popen | None = None
+        self.outputs: list[str] = []
+        self.failures = 0
+
+    # -- process life ------------------------------------------------------------------
+
+    def _start(self) -> None:
+        req_r, self._req_w = os.pipe()
+        self._rep_r, rep_w = os.pipe()
+        python = _interpreter(self.drops)
+        cmd = [*self.prefix, python, "-I", "-S", "-B", str(self.root / "runtime" / "worker.py")]
+        cmd += [str(self.package), str(req_r), str(rep_w)]
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(self.scratch), "LANG": "C.UTF-8"}
+        with open(self.output_path, "wb") as out:
+            self.proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                pass_fds=(req_r, rep_w),
+                cwd=self.scratch,
+                env=env,
+                start_new_session=True,
+                preexec_fn=functools.partial(_limit, self.limits),
+            )
+        os.close(req_r)
+        os.close(rep_w)
+        self._buffer = b""
+
+    def _stop(self) -> None:
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.proc.kill()
+        self.proc.wait()
+        for fd in (self._req_w, self._rep_r):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.outputs.append(self._read_output())
+        self.proc = None
+
+    def _read_output(self) -> str:
+        try:
+            with open(self.output_path, "rb") as f:
+                data = f.read(self.limits.output_chars + 1)
+        except OSError:
+            return ""
+        text = data.decode("utf-8", "replace")
+        if len(text) > self.limits.output_chars:
+            text = text[: self.limits.output_chars] + "\n... (output truncated)"
+        return text
+
+    def close(self) -> None:
+        self._stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def output(self) -> str:
+        """What student code printed, truncated, across every worker process so far."""
+        text = "".join(o for o in self.outputs if o)
+        if self.proc is not None:
+            text += self._read_output()
+        return text[: self.limits.output_chars + 40]
+
+    # -- requests --------------------------------------------------------------------------
+
+    def request(self, kind: str, timeout: float | None = None, **payload: object) -> dict:
+        """Send one request and return the worker's reply (a dict of plain values).
+
+        Raises StudentError when the student's code raised, WorkerFailed when the worker
+        could not answer (it is then stopped; the next request starts a new one).
+        """
+        if self.proc is None:
+            self._start()
+        self._id = getattr(self, "_id", 0) + 1
+        line = json.dumps({"id": self._id, "kind": kind, **payload}).encode() + b"\n"
+        try:
+            os.write(self._req_w, line)
+        except OSError:
+            self._fail()
+        reply = self._read_reply(timeout or self.limits.request_seconds)
+        if reply.get("id") != self._id or not isinstance(reply.get("ok"), bool):
+            self._fail("the worker sent a malformed reply")
+        if not reply["ok"]:
+            raise StudentError(
+                str(reply.get("error", "Error")), str(reply.get("message", "")), str(reply.get("where", ""))
+            )
+        return reply
+
+    def _read_reply(self, timeout: float) -> dict:
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self._fail(f"timed out after {timeout:g} s (an infinite loop, or far too slow)")
+            ready, _, _ = select.select([self._rep_r], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(self._rep_r, 1 << 16)
+            if not chunk:
+                self._fail()
+            self._buffer += chunk
+            if len(self._buffer) > self.limits.reply_bytes:
+                self._fail("the worker's reply was too large")
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        try:
+            return json.loads(line, parse_constant=lambda c: None)
+        except ValueError:
+            self._fail("the worker sent a malformed reply")
+        raise AssertionError  # unreachable
+
+    def _fail(self, reason: str | None = None) -> None:
+        proc = self.proc
+        if reason is None and proc is not None:
+            try:
+                code = proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                code = None
+            reason = describe_exit(code, self.limits)
+        self.failures += 1
+        self._stop()
+        raise WorkerFailed(reason or "the worker stopped")
+
+
+def describe_exit(code: int | None, limits: Limits) -> str:
+    if code is None:
+        return "the worker closed its pipe and stopped answering"
+    if code == 0:
+        return "the worker exited early with status 0 (did your code call exit()?)"
+    if code < 0:
+        sig = signal.Signals(-code)
+        why = {
+            signal.SIGXCPU: f"it used more than {limits.cpu_seconds} s of CPU time",
+            signal.SIGXFSZ: f"it wrote more than {limits.file_bytes // 1024**2} MB (flooding output?)",
+            signal.SIGKILL: "it was killed (out of memory?)",
+            signal.SIGSEGV: "it crashed (segmentation fault: infinite recursion?)",
+        }.get(sig, f"it was stopped by {sig.name}")
+        return f"the worker died: {why}"
+    return f"the worker exited with status {code}"
+
+
+def finite(values: object, count: int | None = None) -> list[float] | None:
+    """The list of floats the worker sent, or None when it is not count finite numbers."""
+    if not isinstance(values, list) or (count is not None and len(values) != count):
+        return None
+    out = []
+    for v in values:
+        if type(v) not in (int, float) or not math.isfinite(v):
+            return None
+        out.append(float(v))
+    return out
