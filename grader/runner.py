@@ -53,7 +53,7 @@ def run_check(check: Check, ctx: Context) -> R.CheckResult:
     def result(outcome: str, message: str = "", rule: str = "", details: dict | None = None):
         score = check.points if outcome == R.PASSED else 0.0
         return R.CheckResult(check.exercise, check.name, score, check.points, outcome, message,
-                             "" if outcome == R.PASSED else check.hint, rule, details or {})
+                             "" if outcome in (R.PASSED, R.NOT_IMPLEMENTED) else check.hint, rule, details or {})
 
     try:
         check.run(ctx)

@@ -56,10 +56,11 @@ def deep_chain(ctx):
         reply = ctx.sandbox.request("chain", x=1.0, length=CHAIN, timeout=30)
     except StudentError as exc:
         if exc.kind == "RecursionError":
-            raise Fail(f"RecursionError on a chain of {CHAIN:,} nodes: {RECURSION_HINT}") from None
+            where = f" ({exc.where})" if exc.where else ""
+            raise Fail(f"RecursionError on a chain of {CHAIN:,} nodes{where}") from None
         raise
     except WorkerFailed as exc:
-        raise Fail(f"{exc} on a chain of {CHAIN:,} nodes: {RECURSION_HINT}") from None
+        raise Fail(f"on a chain of {CHAIN:,} nodes, {exc}") from None
     if reply.get("grad") != 1.0:
         raise Fail(f"x -> x + 0.0 -> ... ({CHAIN:,} times): d/dx should be 1, got {fmt(reply.get('grad'))}")
 
