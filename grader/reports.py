@@ -45,6 +45,9 @@ def text(report: R.Report, colour: bool = False) -> str:
                 lines.append(f"    hint: {c.hint}")
             if c.details.get("picture"):
                 lines.append(f"    picture: {c.details['picture']}")
+    other = [p for p in report.pictures if p not in {c.details.get("picture") for c in failures}]
+    if other:
+        lines += ["", "Pictures: " + ", ".join(other)]
     if report.output.strip():
         lines += ["", style("What your code printed (truncated)", bold=True), report.output.rstrip()]
     return "\n".join(lines) + "\n"

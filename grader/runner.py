@@ -91,6 +91,7 @@ def grade(
                 report.pictures.append(res.details["picture"])
             report.checks.append(res)
         report.output = sandbox.output()
+        report.pictures += [str(p) for p in ctx.pictures]
     report.execution_time = time.monotonic() - start
     return report
 
