@@ -96,7 +96,9 @@ def central_differences(ctx: Context, expr: Expression, upstream: float) -> list
             points.append(xs)
     reply = ctx.sandbox.request("forward_batch", nodes=[list(n) for n in expr.nodes], points=points)
     outs = numbers(reply, "outputs", len(points), "forward values")
-    return [upstream * (outs[2 * k] - outs[2 * k + 1]) / (2 * FD_STEP) for k in range(len(expr.inputs))]
+    return [
+        upstream * (outs[2 * k] - outs[2 * k + 1]) / (2 * FD_STEP) for k in range(len(expr.inputs))
+    ]
 
 
 def judge_expression(ctx: Context, expr: Expression, upstream: float, mode: str = "rules") -> None:

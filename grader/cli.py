@@ -38,15 +38,18 @@ def _progress(done: int, total: int, what: str) -> None:
     click.echo(f"\r\033[K[{done + 1}/{total}] {what}"[:120], nl=False, err=True)
 
 
-def run(exercises: list[int], submission: Path, fmt: str, output: Path | None,
-        pictures: Path | None) -> None:
+def run(
+    exercises: list[int], submission: Path, fmt: str, output: Path | None, pictures: Path | None
+) -> None:
     if pictures is None:
         pictures = (output.parent if output else Path.cwd()) / "grade-pictures"
     show_progress = fmt == "text" and output is None and sys.stderr.isatty()
     start = time.monotonic()
     try:
         with open_submission(submission) as workspace:
-            report = grade(workspace, exercises, pictures, progress=_progress if show_progress else None)
+            report = grade(
+                workspace, exercises, pictures, progress=_progress if show_progress else None
+            )
     except SubmissionError as exc:
         report = _could_not_grade(exercises, str(exc))
     except Exception as exc:  # a bug in the grader: still a recorded result
@@ -71,15 +74,33 @@ def run(exercises: list[int], submission: Path, fmt: str, output: Path | None,
 
 
 def grading_options(fn):
-    fn = click.option("--pictures", type=click.Path(file_okay=False, path_type=Path),
-                      help="Folder for pictures of failures [default: beside the report].")(fn)
-    fn = click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-                      help="Write the report to FILE instead of stdout.")(fn)
-    fn = click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="text",
-                      show_default=True, help="text for people; json (Gradescope); junit (XML).")(fn)
-    fn = click.option("--submission", "-s", type=click.Path(path_type=Path),
-                      default=Path("exercises"), show_default=True,
-                      help="A workspace folder, a .zip of one, or a notebook (.ipynb).")(fn)
+    fn = click.option(
+        "--pictures",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Folder for pictures of failures [default: beside the report].",
+    )(fn)
+    fn = click.option(
+        "--output",
+        "-o",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Write the report to FILE instead of stdout.",
+    )(fn)
+    fn = click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(FORMATS)),
+        default="text",
+        show_default=True,
+        help="text for people; json (Gradescope); junit (XML).",
+    )(fn)
+    fn = click.option(
+        "--submission",
+        "-s",
+        type=click.Path(path_type=Path),
+        default=Path("exercises"),
+        show_default=True,
+        help="A workspace folder, a .zip of one, or a notebook (.ipynb).",
+    )(fn)
     return fn
 
 
@@ -128,4 +149,6 @@ def list_exercises() -> None:
         click.echo(f"exercise-{n}  {title}  ({len(checks_for([n]))} checks, {points:g} points)")
 
 
-main.add_command(exercise_command("all", list(EXERCISES), "Grade every exercise and print a table."))
+main.add_command(
+    exercise_command("all", list(EXERCISES), "Grade every exercise and print a table.")
+)

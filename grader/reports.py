@@ -26,7 +26,9 @@ def text(report: R.Report, colour: bool = False) -> str:
     for n in report.exercises:
         checks = [c for c in report.checks if c.exercise == n]
         score, top = report.by_exercise().get(n, (0, 0))
-        lines.append(style(f"exercise-{n}  {EXERCISES[n]}", bold=True) + f"  {_points(score)}/{_points(top)}")
+        lines.append(
+            style(f"exercise-{n}  {EXERCISES[n]}", bold=True) + f"  {_points(score)}/{_points(top)}"
+        )
         for c in checks:
             mark = style("PASS", fg="green") if c.passed else style("FAIL", fg="red")
             why = "" if c.passed else f"  ({c.outcome})"
@@ -49,7 +51,11 @@ def text(report: R.Report, colour: bool = False) -> str:
     if other:
         lines += ["", "Pictures: " + ", ".join(other)]
     if report.output.strip():
-        lines += ["", style("What your code printed (truncated)", bold=True), report.output.rstrip()]
+        lines += [
+            "",
+            style("What your code printed (truncated)", bold=True),
+            report.output.rstrip(),
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -65,11 +71,13 @@ def _test_output(c: R.CheckResult) -> str:
 def gradescope(report: R.Report) -> dict:
     """Gradescope's results.json: score, max_score, execution_time, output, tests."""
     tests = []
-    for i, c in enumerate(report.checks):
+    counts: dict[int, int] = {}
+    for c in report.checks:
+        counts[c.exercise] = counts.get(c.exercise, 0) + 1
         tests.append(
             {
                 "name": f"exercise-{c.exercise}: {c.name}",
-                "number": f"{c.exercise}.{1 + sum(1 for d in report.checks[:i] if d.exercise == c.exercise)}",
+                "number": f"{c.exercise}.{counts[c.exercise]}",
                 "score": c.score,
                 "max_score": c.max_score,
                 "status": "passed" if c.passed else "failed",
@@ -78,9 +86,13 @@ def gradescope(report: R.Report) -> dict:
                 "extra_data": {"outcome": c.outcome, "rule": c.rule, "details": c.details},
             }
         )
-    summary = f"Could not grade: {report.error}" if report.error else (
-        f"Score {_points(report.score)}/{_points(report.max_score)} on "
-        + ", ".join(f"exercise-{n}" for n in report.exercises)
+    summary = (
+        f"Could not grade: {report.error}"
+        if report.error
+        else (
+            f"Score {_points(report.score)}/{_points(report.max_score)} on "
+            + ", ".join(f"exercise-{n}" for n in report.exercises)
+        )
     )
     return {
         "score": report.score,
@@ -90,8 +102,10 @@ def gradescope(report: R.Report) -> dict:
         "output_format": "text",
         "tests": tests,
         "extra_data": {
-            "exercises": {f"exercise-{n}": {"score": s, "max_score": m}
-                          for n, (s, m) in report.by_exercise().items()},
+            "exercises": {
+                f"exercise-{n}": {"score": s, "max_score": m}
+                for n, (s, m) in report.by_exercise().items()
+            },
             "error": report.error,
             "student_output": report.output,
         },
@@ -105,20 +119,28 @@ def as_json(report: R.Report) -> str:
 def junit(report: R.Report) -> str:
     suites = ET.Element("testsuites", name="micrograd", tests=str(len(report.checks)))
     if report.error:
-        suite = ET.SubElement(suites, "testsuite", name="submission", tests="1", failures="0", errors="1")
+        suite = ET.SubElement(
+            suites, "testsuite", name="submission", tests="1", failures="0", errors="1"
+        )
         case = ET.SubElement(suite, "testcase", classname="submission", name="read submission")
         ET.SubElement(case, "error", message=report.error).text = report.error
     for n in report.exercises:
         checks = [c for c in report.checks if c.exercise == n]
         suite = ET.SubElement(
-            suites, "testsuite", name=f"exercise-{n}", tests=str(len(checks)),
-            failures=str(sum(not c.passed for c in checks)), errors="0",
+            suites,
+            "testsuite",
+            name=f"exercise-{n}",
+            tests=str(len(checks)),
+            failures=str(sum(not c.passed for c in checks)),
+            errors="0",
         )
         for c in checks:
             case = ET.SubElement(suite, "testcase", classname=f"exercise-{n}", name=c.name)
             ET.SubElement(case, "properties").extend(
-                [ET.Element("property", name="score", value=_points(c.score)),
-                 ET.Element("property", name="max_score", value=_points(c.max_score))]
+                [
+                    ET.Element("property", name="score", value=_points(c.score)),
+                    ET.Element("property", name="max_score", value=_points(c.max_score)),
+                ]
             )
             if not c.passed:
                 ET.SubElement(case, "failure", message=c.outcome).text = _test_output(c)

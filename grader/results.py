@@ -61,5 +61,9 @@ class Report:
         return out
 
     def to_dict(self) -> dict:
-        return {"exercises": self.exercises, "checks": [asdict(c) for c in self.checks],
-                "error": self.error, "output": self.output}
+        return {
+            "exercises": self.exercises,
+            "checks": [asdict(c) for c in self.checks],
+            "error": self.error,
+            "output": self.output,
+        }

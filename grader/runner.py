@@ -33,7 +33,9 @@ def explain_student_error(exc: StudentError) -> tuple[str, str]:
     where = f" ({exc.where})" if exc.where else ""
     if exc.not_implemented:
         return R.NOT_IMPLEMENTED, f"not implemented yet: {exc.message or 'a stub'}{where}"
-    missing = re.match(r"(?:type object )?'(\w+)' (?:object )?has no attribute '(\w+)'", exc.message)
+    missing = re.match(
+        r"(?:type object )?'(\w+)' (?:object )?has no attribute '(\w+)'", exc.message
+    )
     if exc.kind == "AttributeError" and missing:
         cls, attr = missing.groups()
         return R.MISSING, f"missing: {cls} has no `{attr}`{where}"
@@ -52,8 +54,17 @@ def explain_student_error(exc: StudentError) -> tuple[str, str]:
 def run_check(check: Check, ctx: Context) -> R.CheckResult:
     def result(outcome: str, message: str = "", rule: str = "", details: dict | None = None):
         score = check.points if outcome == R.PASSED else 0.0
-        return R.CheckResult(check.exercise, check.name, score, check.points, outcome, message,
-                             "" if outcome in (R.PASSED, R.NOT_IMPLEMENTED) else check.hint, rule, details or {})
+        return R.CheckResult(
+            check.exercise,
+            check.name,
+            score,
+            check.points,
+            outcome,
+            message,
+            "" if outcome in (R.PASSED, R.NOT_IMPLEMENTED) else check.hint,
+            rule,
+            details or {},
+        )
 
     try:
         check.run(ctx)
@@ -65,8 +76,11 @@ def run_check(check: Check, ctx: Context) -> R.CheckResult:
         return result(R.WORKER, f"your code could not be run to the end: {exc}")
     except Exception as exc:  # a bug in the grader: recorded, never a crash
         tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
-        return result(R.ERROR, f"internal grader error ({tb}); this check could not run",
-                      details={"grader_error": True})
+        return result(
+            R.ERROR,
+            f"internal grader error ({tb}); this check could not run",
+            details={"grader_error": True},
+        )
     return result(R.PASSED)
 
 
@@ -98,9 +112,8 @@ def grade(
 
 def draw_failure(res: R.CheckResult, folder: Path) -> Path:
     """The failing expression's graph with the student's grads, the wrong node marked."""
-    from micrograd.viz import draw_dot
-
     from grader.expressions import Expression, _operands, rule_of
+    from micrograd.viz import draw_dot
 
     d = res.details
     expr = Expression.of(d["nodes"], [0.0])

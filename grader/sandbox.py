@@ -90,7 +90,9 @@ def isolation() -> tuple[list[str], bool]:
     candidates = []
     if unshare and root and setpriv and _interpreter(True):
         drop = [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
-        candidates.append(([unshare, "--pid", "--fork", "--kill-child", "--net", "--", *drop], True))
+        candidates.append(
+            ([unshare, "--pid", "--fork", "--kill-child", "--net", "--", *drop], True)
+        )
     if unshare and not root:
         base = [unshare, "--user", "--map-root-user", "--pid", "--fork", "--kill-child", "--net"]
         candidates.append(([*base, "--"], False))
@@ -145,7 +147,9 @@ class Sandbox:
         runtime = self.root / "runtime"
         runtime.mkdir()
         shutil.copyfile(WORKER, runtime / "worker.py")
-        self.scratch = self.root / "scratch"  # the worker's cwd and HOME, the one place it may write
+        self.scratch = (
+            self.root / "scratch"
+        )  # the worker's cwd and HOME, the one place it may write
         self.scratch.mkdir()
         for path in [self.root, *self.root.rglob("*")]:
             path.chmod(0o755 if path.is_dir() else 0o644)
@@ -247,7 +251,9 @@ class Sandbox:
             self._fail("the worker sent a malformed reply")
         if not reply["ok"]:
             raise StudentError(
-                str(reply.get("error", "Error")), str(reply.get("message", "")), str(reply.get("where", ""))
+                str(reply.get("error", "Error")),
+                str(reply.get("message", "")),
+                str(reply.get("where", "")),
             )
         return reply
 
@@ -295,7 +301,7 @@ def describe_exit(code: int | None, limits: Limits) -> str:
         sig = signal.Signals(-code)
         why = {
             signal.SIGXCPU: f"it used more than {limits.cpu_seconds} s of CPU time",
-            signal.SIGXFSZ: f"it wrote more than {limits.file_bytes // 1024**2} MB (flooding output?)",
+            signal.SIGXFSZ: f"it wrote over {limits.file_bytes // 1024**2} MB (flooding output?)",
             signal.SIGKILL: "it was killed (out of memory?)",
             signal.SIGSEGV: "it crashed (segmentation fault: infinite recursion?)",
         }.get(sig, f"it was stopped by {sig.name}")

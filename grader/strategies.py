@@ -26,8 +26,11 @@ SAFE_CONSTANT = {
 @st.composite
 def expressions(draw, ops: frozenset[str], max_inputs: int = 3, max_ops: int = 6) -> Expression:
     n_inputs = draw(st.integers(1, max_inputs))
-    inputs = draw(st.lists(st.floats(-2.0, 2.0).map(lambda v: round(v, 3)), min_size=n_inputs,
-                           max_size=n_inputs))
+    inputs = draw(
+        st.lists(
+            st.floats(-2.0, 2.0).map(lambda v: round(v, 3)), min_size=n_inputs, max_size=n_inputs
+        )
+    )
     nodes: list[list] = [["x", k] for k in range(n_inputs)]
     unary = [op for op in SAFE_UNARY if op in ops]
     binary = [op for op in SAFE_BINARY if op in ops]

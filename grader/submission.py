@@ -12,8 +12,8 @@ import shutil
 import stat
 import tempfile
 import zipfile
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
 KIT = Path(__file__).resolve().parents[1]
@@ -53,8 +53,10 @@ def _extract_zip(path: Path, dest: Path) -> None:
     with zf:
         members = zf.infolist()
         if len(members) > MAX_MEMBERS or sum(m.file_size for m in members) > MAX_UNZIPPED:
-            raise SubmissionError(f"{path.name} is too large to grade (over {MAX_MEMBERS} files "
-                                  f"or {MAX_UNZIPPED // 1024**2} MB unpacked)")
+            raise SubmissionError(
+                f"{path.name} is too large to grade (over {MAX_MEMBERS} files "
+                f"or {MAX_UNZIPPED // 1024**2} MB unpacked)"
+            )
         for m in members:
             name = PurePosixPath(m.filename.replace("\\", "/"))
             if name.is_absolute() or ".." in name.parts:
@@ -84,7 +86,9 @@ def notebook_files(path: Path) -> dict[str, str]:
         raw = path.read_text(encoding="utf-8")
         json.loads(raw)
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise SubmissionError(f"{path.name} is not a valid notebook: it is not JSON ({exc})") from None
+        raise SubmissionError(
+            f"{path.name} is not a valid notebook: it is not JSON ({exc})"
+        ) from None
     try:
         nb = nbformat.reads(raw, as_version=nbformat.NO_CONVERT)
     except Exception as exc:  # nbformat raises several types for unreadable notebooks
@@ -137,8 +141,11 @@ def open_submission(path: Path) -> Iterator[Path]:
             files = notebook_files(path)
             if not (STUBS / "micrograd").is_dir():
                 raise SubmissionError("the kit's exercises/ folder is missing: reinstall the kit")
-            shutil.copytree(STUBS / "micrograd", tmp_path / "micrograd",
-                            ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(
+                STUBS / "micrograd",
+                tmp_path / "micrograd",
+                ignore=shutil.ignore_patterns("__pycache__"),
+            )
             for rel, source in files.items():
                 (tmp_path / rel).write_text(source)
             yield tmp_path

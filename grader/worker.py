@@ -16,6 +16,7 @@ import random
 import sys
 import traceback
 
+
 class StudentError(Exception):
     """An exception raised by student code, described for the report."""
 
@@ -243,7 +244,10 @@ def do_sgd(req):
         p.grad = g
     opt = optim.SGD(params, lr=req["lr"])
     opt.step(req.get("k", 0))
-    return {"params": plain([p.data for p in params]), "same": all(a is b for a, b in zip(params, opt.params))}
+    return {
+        "params": plain([p.data for p in params]),
+        "same": all(a is b for a, b in zip(params, opt.params)),
+    }
 
 
 def do_train_step(req):
@@ -265,7 +269,11 @@ def do_fit(req):
     model, params = make_mlp(nn, req)
     history = train.fit(model, req["X"], req["y"], steps=req["steps"], alpha=req["alpha"])
     losses = [h[0] for h in history] if isinstance(history, (list, tuple)) else []
-    return {"count": len(params), "params": plain([p.data for p in params]), "losses": plain(losses)}
+    return {
+        "count": len(params),
+        "params": plain([p.data for p in params]),
+        "losses": plain(losses),
+    }
 
 
 def do_ops(req):

@@ -22,8 +22,12 @@ def mul_backward(ctx):
     judge_expression(ctx, single("mul", 3.0, 0.75), upstream=-0.5)
 
 
-@check(1, 2, "a node used twice accumulates (+=)",
-       hint="a + a and a * a use a twice: each use must add its share with +=, not assign.")
+@check(
+    1,
+    2,
+    "a node used twice accumulates (+=)",
+    hint="a + a and a * a use a twice: each use must add its share with +=, not assign.",
+)
 def used_twice(ctx):
     judge_expression(ctx, Expression.of([["x", 0], ["add", 0, 0]], [0.7]), upstream=1.5)
     judge_expression(ctx, Expression.of([["x", 0], ["mul", 0, 0]], [0.7]), upstream=1.5)
@@ -32,8 +36,12 @@ def used_twice(ctx):
     )
 
 
-@check(1, 2, "ops built on + and * (-a, a - b, 2 + a, 2 - a, 2 * a)",
-       hint="these need no rules of their own: they are written with + and *.")
+@check(
+    1,
+    2,
+    "ops built on + and * (-a, a - b, 2 + a, 2 - a, 2 * a)",
+    hint="these need no rules of their own: they are written with + and *.",
+)
 def compositions(ctx):
     judge_expression(ctx, single("neg", 0.8), upstream=1.5)
     judge_expression(ctx, single("sub", 0.8, -0.3), upstream=1.5)
@@ -42,7 +50,11 @@ def compositions(ctx):
     judge_expression(ctx, single("rmul", 0.8, const=2.0), upstream=1.5)
 
 
-@check(1, 2, "random expressions of + and *",
-       hint="the smallest expression found that gets a wrong gradient is shown.")
+@check(
+    1,
+    2,
+    "random expressions of + and *",
+    hint="the smallest expression found that gets a wrong gradient is shown.",
+)
 def random_ex1(ctx):
     random_expressions(ctx, OPS)

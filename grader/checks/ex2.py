@@ -16,8 +16,12 @@ def pow_backward(ctx):
     judge_expression(ctx, single("pow", 1.7, const=-2.5), upstream=-0.7)
 
 
-@check(2, 1, "a / b and 2 / a (built on * and **)",
-       hint="a / b is a * b**-1: no rule of its own, only ** and * must be right.")
+@check(
+    2,
+    1,
+    "a / b and 2 / a (built on * and **)",
+    hint="a / b is a * b**-1: no rule of its own, only ** and * must be right.",
+)
 def division(ctx):
     judge_expression(ctx, single("div", 0.9, -1.6), upstream=2.0)
     judge_expression(ctx, single("rdiv", 0.9, const=2.0), upstream=-0.7)
@@ -41,8 +45,9 @@ def tanh_backward(ctx):
         judge_expression(ctx, single("tanh", x), upstream=g)
 
 
-@check(2, 2, "relu backward",
-       hint="1 where x > 0, else 0; at exactly x = 0, PyTorch's choice is 0.")
+@check(
+    2, 2, "relu backward", hint="1 where x > 0, else 0; at exactly x = 0, PyTorch's choice is 0."
+)
 def relu_backward(ctx):
     for x, g in POINTS:
         judge_expression(ctx, single("relu", x), upstream=g)
@@ -55,8 +60,12 @@ def sigmoid_backward(ctx):
         judge_expression(ctx, single("sigmoid", x), upstream=g)
 
 
-@check(2, 2, "random expressions of every operation so far",
-       hint="built from the operations your Value has; the smallest failing one is shown.")
+@check(
+    2,
+    2,
+    "random expressions of every operation so far",
+    hint="built from the operations your Value has; the smallest failing one is shown.",
+)
 def random_ex2(ctx):
     have = ctx.sandbox.request("ops")["ops"]
     random_expressions(ctx, EX1_OPS | {"pow"} | {op for op in have if op in EX2_UNARY})

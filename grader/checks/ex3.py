@@ -16,20 +16,29 @@ RECURSION_HINT = (
 )
 
 
-@check(3, 2, "backward() seeds the output's grad with 1",
-       hint="before walking the graph, set self.grad = 1: dL/dL = 1.")
+@check(
+    3,
+    2,
+    "backward() seeds the output's grad with 1",
+    hint="before walking the graph, set self.grad = 1: dL/dL = 1.",
+)
 def seeds(ctx):
     judge_expression(ctx, single("mul", 0.5, -1.25), upstream=1.0, mode="backward")
 
 
-@check(3, 2, "topological order: every node's grad is complete before its rule runs",
-       hint="visit nodes in reverse topological order: a node after all the nodes that use it.")
+@check(
+    3,
+    2,
+    "topological order: every node's grad is complete before its rule runs",
+    hint="visit nodes in reverse topological order: a node after all the nodes that use it.",
+)
 def topological_order(ctx):
     # x = w * 2 feeds both y = x + 1 and out = x * y: x's rule must wait for both uses
     expr = Expression.of([["x", 0], ["mulc", 0, 2.0], ["addc", 1, 1.0], ["mul", 1, 2]], [0.25])
     judge_expression(ctx, expr, upstream=1.0, mode="backward")
     longer = Expression.of(
-        [["x", 0], ["x", 1], ["mul", 0, 1], ["add", 2, 0], ["mul", 3, 2], ["add", 4, 3]], [0.5, -1.5]
+        [["x", 0], ["x", 1], ["mul", 0, 1], ["add", 2, 0], ["mul", 3, 2], ["add", 4, 3]],
+        [0.5, -1.5],
     )
     judge_expression(ctx, longer, upstream=1.0, mode="backward")
 
@@ -40,11 +49,17 @@ def diamond(ctx):
     judge_expression(ctx, expr, upstream=1.0, mode="backward")
 
 
-@check(3, 1, "a second backward() after zeroing the grads gives the same grads",
-       hint="keep no state between calls: build the order afresh every time.")
+@check(
+    3,
+    1,
+    "a second backward() after zeroing the grads gives the same grads",
+    hint="keep no state between calls: build the order afresh every time.",
+)
 def twice(ctx):
     expr = Expression.of([["x", 0], ["x", 1], ["mul", 0, 1], ["add", 2, 1]], [0.5, -2.0])
-    reply = ctx.sandbox.request("graph", mode="backward", upstream=1.0, twice=True, **expr.payload())
+    reply = ctx.sandbox.request(
+        "graph", mode="backward", upstream=1.0, twice=True, **expr.payload()
+    )
     first, again = reply.get("grads"), reply.get("grads_again")
     if first != again:
         raise Fail(f"first call gave grads {first}, the second (after zeroing) {again}")
@@ -62,10 +77,16 @@ def deep_chain(ctx):
     except WorkerFailed as exc:
         raise Fail(f"on a chain of {CHAIN:,} nodes, {exc}") from None
     if reply.get("grad") != 1.0:
-        raise Fail(f"x -> x + 0.0 -> ... ({CHAIN:,} times): d/dx should be 1, got {fmt(reply.get('grad'))}")
+        raise Fail(
+            f"x -> x + 0.0 -> ... ({CHAIN:,} times): d/dx should be 1, got {fmt(reply.get('grad'))}"
+        )
 
 
-@check(3, 1, "random expressions through backward()",
-       hint="the smallest expression found that gets a wrong gradient is shown.")
+@check(
+    3,
+    1,
+    "random expressions through backward()",
+    hint="the smallest expression found that gets a wrong gradient is shown.",
+)
 def random_ex3(ctx):
     random_expressions(ctx, EX1_OPS, mode="backward", examples=15)

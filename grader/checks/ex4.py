@@ -52,8 +52,12 @@ def parameters_count(ctx):
     run_mlp(ctx, 2, [3, 2])
 
 
-@check(4, 3, "MLP(3, [4, 4, 1]) outputs match torch",
-       hint="hidden layers ReLU, output layer linear; " + ORDER_HINT)
+@check(
+    4,
+    3,
+    "MLP(3, [4, 4, 1]) outputs match torch",
+    hint="hidden layers ReLU, output layer linear; " + ORDER_HINT,
+)
 def forward(ctx):
     _forward(ctx, 3, [4, 4, 1])
 
@@ -99,8 +103,12 @@ def several_outputs(ctx):
     _gradients(ctx, 2, [3, 2])
 
 
-@check(4, 1, "zero_grad() sets every parameter's grad to 0",
-       hint="grads accumulate with +=: zero them before every backward pass")
+@check(
+    4,
+    1,
+    "zero_grad() sets every parameter's grad to 0",
+    hint="grads accumulate with +=: zero them before every backward pass",
+)
 def zero_grad(ctx):
     reply, *_ = run_mlp(ctx, 2, [3, 1])
     after = numbers(reply, "after_zero_grad", param_count(2, [3, 1]), "grads after zero_grad()")

@@ -42,12 +42,17 @@ def _compare_loss(ctx, function, torch_value, **payload):
             raise Fail(f"{function}: d/d(input {i}) expected {fmt(w)}, got {fmt(g)}", rule=function)
 
 
-@check(5, 2, "hinge_loss: value and gradient",
-       hint="mean over points of relu(1 - y * score), with y in {-1, +1}")
+@check(
+    5,
+    2,
+    "hinge_loss: value and gradient",
+    hint="mean over points of relu(1 - y * score), with y in {-1, +1}",
+)
 def hinge(ctx):
     y = torch.tensor(LABELS, dtype=torch.float64)
-    _compare_loss(ctx, "hinge_loss", lambda s: torch.relu(1 - y * s).mean(),
-                  scores=SCORES, labels=LABELS)
+    _compare_loss(
+        ctx, "hinge_loss", lambda s: torch.relu(1 - y * s).mean(), scores=SCORES, labels=LABELS
+    )
 
 
 @check(5, 1, "l2_penalty: value and gradient", hint="alpha * sum of p * p over the parameters")
@@ -62,8 +67,11 @@ def sgd(ctx):
     got = numbers(reply, "params", 3, "parameters after one step")
     want = [p - lr * g for p, g in zip(params, grads)]
     if not all(close(a, b) for a, b in zip(got, want)):
-        raise Fail(f"after a step with lr {lr} and grads {grads}: expected "
-                   f"{[fmt(v) for v in want]}, got {[fmt(v) for v in got]}", rule="SGD.step")
+        raise Fail(
+            f"after a step with lr {lr} and grads {grads}: expected "
+            f"{[fmt(v) for v in want]}, got {[fmt(v) for v in got]}",
+            rule="SGD.step",
+        )
 
 
 def _torch_steps(nin, nouts, params, X, y, lr, alpha, steps):
@@ -74,7 +82,9 @@ def _torch_steps(nin, nouts, params, X, y, lr, alpha, steps):
         for t in model.tensors():
             t.grad = None
         scores = model(Xt)[:, 0]
-        loss = torch.relu(1 - yt * scores).mean() + alpha * sum((t * t).sum() for t in model.tensors())
+        loss = torch.relu(1 - yt * scores).mean() + alpha * sum(
+            (t * t).sum() for t in model.tensors()
+        )
         loss.backward()
         with torch.no_grad():
             for t in model.tensors():
@@ -82,8 +92,12 @@ def _torch_steps(nin, nouts, params, X, y, lr, alpha, steps):
     return model.flat_params()
 
 
-@check(5, 2, "train_step: forward, hinge + L2, zero_grad, backward, step",
-       hint="zero the grads before backward(): they accumulate with +=")
+@check(
+    5,
+    2,
+    "train_step: forward, hinge + L2, zero_grad, backward, step",
+    hint="zero the grads before backward(): they accumulate with +=",
+)
 def train_step(ctx):
     rng = random.Random(5)
     nouts = [4, 1]
@@ -91,21 +105,27 @@ def train_step(ctx):
     X = [[round(rng.uniform(-1.5, 1.5), 3) for _ in range(2)] for _ in range(6)]
     y = [1, -1, 1, -1, 1, -1]
     lr, alpha, steps = 0.5, 1e-3, 3
-    reply = ctx.sandbox.request("train_step", nin=2, nouts=nouts, params=params, X=X, y=y,
-                                lr=lr, alpha=alpha, steps=steps)
+    reply = ctx.sandbox.request(
+        "train_step", nin=2, nouts=nouts, params=params, X=X, y=y, lr=lr, alpha=alpha, steps=steps
+    )
     got = numbers(reply, "params", len(params), "parameters after training steps")
     want = _torch_steps(2, nouts, params, X, y, lr, alpha, steps)
     bad = [i for i, (a, b) in enumerate(zip(got, want)) if not close(a, b)]
     if bad:
         i = bad[0]
-        raise Fail(f"after {steps} steps of train_step, parameter {i} is {fmt(got[i])}, expected "
-                   f"{fmt(want[i])} ({len(bad)} of {len(want)} differ)", rule="train_step")
+        raise Fail(
+            f"after {steps} steps of train_step, parameter {i} is {fmt(got[i])}, expected "
+            f"{fmt(want[i])} ({len(bad)} of {len(want)} differ)",
+            rule="train_step",
+        )
 
 
 def moons_data():
     from micrograd.data import moons_split, to_lists
 
-    (Xtr, ytr), (Xte, yte) = moons_split(MOONS_TRAIN, MOONS_TEST, noise=MOONS_NOISE, seed=MOONS_SEED)
+    (Xtr, ytr), (Xte, yte) = moons_split(
+        MOONS_TRAIN, MOONS_TEST, noise=MOONS_NOISE, seed=MOONS_SEED
+    )
     return to_lists(Xtr, ytr), to_lists(Xte, yte)
 
 
@@ -116,13 +136,26 @@ def accuracy(params, X, y):
     return sum((s > 0) == (t > 0) for s, t in zip(scores.tolist(), y)) / len(y), model
 
 
-@check(5, 3, f"training on two moons reaches {MOONS_THRESHOLD:.0%} held-out accuracy",
-       hint="the grader runs your fit() -> train_step() on a seeded training set, then measures "
-            "accuracy itself on points your code never saw")
+@check(
+    5,
+    3,
+    f"training on two moons reaches {MOONS_THRESHOLD:.0%} held-out accuracy",
+    hint="the grader runs your fit() -> train_step() on a seeded training set, then measures "
+    "accuracy itself on points your code never saw",
+)
 def moons(ctx):
     (X, y), (Xt, yt) = moons_data()
-    reply = ctx.sandbox.request("fit", nin=2, nouts=MOONS_SIZES, seed=MOONS_SEED, X=X, y=y,
-                                steps=MOONS_STEPS, alpha=MOONS_ALPHA, timeout=60)
+    reply = ctx.sandbox.request(
+        "fit",
+        nin=2,
+        nouts=MOONS_SIZES,
+        seed=MOONS_SEED,
+        X=X,
+        y=y,
+        steps=MOONS_STEPS,
+        alpha=MOONS_ALPHA,
+        timeout=60,
+    )
     params = numbers(reply, "params", param_count(2, MOONS_SIZES), "trained parameters")
     acc, model = accuracy(params, Xt, yt)
     if ctx.out_dir is not None:
@@ -139,5 +172,7 @@ def moons(ctx):
     if acc < MOONS_THRESHOLD:
         losses = reply.get("losses") or []
         trend = f"; loss went from {fmt(losses[0])} to {fmt(losses[-1])}" if len(losses) > 1 else ""
-        raise Fail(f"held-out accuracy {acc:.1%} after {MOONS_STEPS} steps on {MOONS_TRAIN} points, "
-                   f"below {MOONS_THRESHOLD:.0%}{trend}")
+        raise Fail(
+            f"held-out accuracy {acc:.1%} after {MOONS_STEPS} steps on {MOONS_TRAIN} points, "
+            f"below {MOONS_THRESHOLD:.0%}{trend}"
+        )

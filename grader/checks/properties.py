@@ -11,7 +11,9 @@ from grader.expressions import torch_values
 from grader.sandbox import StudentError, WorkerFailed
 
 
-def random_expressions(ctx: Context, ops: set[str], mode: str = "rules", examples: int = 25) -> None:
+def random_expressions(
+    ctx: Context, ops: set[str], mode: str = "rules", examples: int = 25
+) -> None:
     from hypothesis import HealthCheck, Phase, assume, given, settings
 
     from grader.strategies import expressions

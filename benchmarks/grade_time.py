@@ -1,0 +1,53 @@
+"""Wall time of `grade exercise-N` on the reference, as a ratio to `python -c "import torch"`.
+
+Both are measured in the same run, alternating, best of --repeat, so that a noisy machine
+slows both alike. Goal: at most 1.5 for exercises 1 to 4.
+
+    python benchmarks/grade_time.py [--repeat 3]
+"""
+
+import argparse
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def wall(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    grade = shutil.which("grade") or str(Path(sys.executable).with_name("grade"))
+    torch_cmd = [sys.executable, "-c", "import torch"]
+    for n in range(1, 6):
+        cmd = [
+            grade,
+            f"exercise-{n}",
+            "--submission",
+            "reference",
+            "--pictures",
+            "/tmp/grade-bench",
+        ]
+        t_torch, t_grade = [], []
+        for _ in range(args.repeat):
+            t_torch.append(wall(torch_cmd))
+            t_grade.append(wall(cmd))
+        ratio = min(t_grade) / min(t_torch)
+        goal = "goal <= 1.5" if n <= 4 else "no goal (trains a model)"
+        print(
+            f"exercise-{n}: grade {min(t_grade):.2f} s, import torch {min(t_torch):.2f} s, "
+            f"ratio {ratio:.2f} ({goal})"
+        )
+
+
+if __name__ == "__main__":
+    main()
