@@ -81,6 +81,9 @@ def numbers(reply: dict, key: str, count: int, what: str) -> list[float]:
     values = finite(reply.get(key), count)
     if values is None:
         got = reply.get(key)
+        if isinstance(got, list) and any(v in ("nan", "inf", "-inf") for v in got):
+            bad = next(v for v in got if v in ("nan", "inf", "-inf"))
+            raise Fail(f"{what}: some are {bad} (the numbers blew up: a wrong sign or rule?)")
         shown = got[:8] if isinstance(got, list) else got
         raise Fail(f"{what}: expected {count} finite numbers, got {shown!r}")
     return values
