@@ -20,6 +20,7 @@ import click
 from grader import reports
 from grader import results as R
 from grader.runner import EXERCISES, checks_for, grade
+from grader.sandbox import TooLarge
 from grader.submission import SubmissionError, open_submission
 
 FORMATS = {"text": None, "json": reports.as_json, "junit": reports.junit}
@@ -50,7 +51,7 @@ def run(
             report = grade(
                 workspace, exercises, pictures, progress=_progress if show_progress else None
             )
-    except SubmissionError as exc:
+    except (SubmissionError, TooLarge) as exc:
         report = _could_not_grade(exercises, str(exc))
     except Exception as exc:  # a bug in the grader: still a recorded result
         detail = traceback.format_exception_only(type(exc), exc)[-1].strip()

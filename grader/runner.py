@@ -34,7 +34,7 @@ def explain_student_error(exc: StudentError) -> tuple[str, str]:
     if exc.not_implemented:
         return R.NOT_IMPLEMENTED, f"not implemented yet: {exc.message or 'a stub'}{where}"
     missing = re.match(
-        r"(?:type object )?'(\w+)' (?:object )?has no attribute '(\w+)'", exc.message
+        r"(?:module |type object )?'([\w.]+)' (?:object )?has no attribute '(\w+)'", exc.message
     )
     if exc.kind == "AttributeError" and missing:
         cls, attr = missing.groups()
@@ -46,6 +46,8 @@ def explain_student_error(exc: StudentError) -> tuple[str, str]:
         )
     if exc.kind in ("ModuleNotFoundError", "ImportError"):
         return R.ERROR, f"{exc.kind}: {exc.message}{where}. Is every file of micrograd/ there?"
+    if "File too large" in exc.message:
+        return R.ERROR, "your code wrote or printed more than the grader allows (8 MB)"
     if exc.kind == "SyntaxError":
         return R.ERROR, f"SyntaxError in your code: {exc.message}{where}"
     return R.ERROR, f"{exc.kind}: {exc.message}{where}"

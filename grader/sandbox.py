@@ -47,16 +47,27 @@ class WorkerFailed(Exception):
     """The worker could not answer: it hung, died, exited, or sent something malformed."""
 
 
+class TooLarge(Exception):
+    """The submission's package is too large to copy into the sandbox."""
+
+
 class StudentError(Exception):
     """The student's code raised an exception while serving a request."""
 
     def __init__(self, kind: str, message: str, where: str):
+        kind, message, where = clean(kind), clean(message), clean(where)
         super().__init__(f"{kind}: {message}")
         self.kind, self.message, self.where = kind, message, where
 
     @property
     def not_implemented(self) -> bool:
         return self.kind == "NotImplementedError"
+
+
+def clean(text: str) -> str:
+    """Student text made safe to print and to put in XML: valid UTF-8, no control characters."""
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    return "".join(c if c in "\n\t" or (c.isprintable() and c != "\ufffe") else "?" for c in text)
 
 
 def _accessible_to_nobody(path: Path) -> bool:
@@ -126,7 +137,7 @@ def copy_package(src: Path, dst: Path, max_files: int = 200, max_bytes: int = 20
             count += 1
             size += path.stat().st_size
             if count > max_files or size > max_bytes:
-                raise WorkerFailed(
+                raise TooLarge(
                     f"the submission's micrograd/ folder is too large "
                     f"(over {max_files} files or {max_bytes // 1024**2} MB)"
                 )
@@ -143,7 +154,11 @@ class Sandbox:
         self.root = Path(tempfile.mkdtemp(prefix="micrograd-grade-"))
         self.package = self.root / "workspace"
         self.package.mkdir()
-        copy_package(Path(workspace) / "micrograd", self.package / "micrograd")
+        try:
+            copy_package(Path(workspace) / "micrograd", self.package / "micrograd")
+        except BaseException:
+            shutil.rmtree(self.root, ignore_errors=True)
+            raise
         runtime = self.root / "runtime"
         runtime.mkdir()
         shutil.copyfile(WORKER, runtime / "worker.py")
@@ -166,7 +181,15 @@ class Sandbox:
         req_r, self._req_w = os.pipe()
         self._rep_r, rep_w = os.pipe()
         python = _interpreter(self.drops)
-        cmd = [*self.prefix, python, "-I", "-S", "-B", str(self.root / "runtime" / "worker.py")]
+        cmd = [
+            *self.prefix,
+            python,
+            "-I",
+            "-S",
+            "-B",
+            "-u",
+            str(self.root / "runtime" / "worker.py"),
+        ]
         cmd += [str(self.package), str(req_r), str(rep_w)]
         env = {"PATH": "/usr/bin:/bin", "HOME": str(self.scratch), "LANG": "C.UTF-8"}
         with open(self.output_path, "wb") as out:
@@ -208,7 +231,7 @@ class Sandbox:
                 data = f.read(self.limits.output_chars + 1)
         except OSError:
             return ""
-        text = data.decode("utf-8", "replace")
+        text = clean(data.decode("utf-8", "replace"))
         if len(text) > self.limits.output_chars:
             text = text[: self.limits.output_chars] + "\n... (output truncated)"
         return text

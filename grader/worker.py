@@ -198,10 +198,24 @@ def make_mlp(nn, req):
     return model, params
 
 
+def layout(model, params):
+    """Name each parameter by where it sits in the model (micrograd's attribute names)."""
+    names = {}
+    try:
+        for li, layer in enumerate(model.layers):
+            for ni, neuron in enumerate(layer.neurons):
+                for k, w in enumerate(neuron.w):
+                    names[id(w)] = f"layer {li} neuron {ni} w[{k}]"
+                names[id(neuron.b)] = f"layer {li} neuron {ni} b"
+    except Exception:  # other attribute names: the forward check still tests the order
+        return None
+    return [names.get(id(p), "?") for p in params]
+
+
 def do_mlp(req):
     nn = import_student("micrograd.nn")
     model, params = make_mlp(nn, req)
-    reply = {"count": len(params)}
+    reply = {"count": len(params), "layout": layout(model, params)}
     if len(params) != len(req.get("params", params)):
         return reply
     outs = []

@@ -67,7 +67,8 @@ def sigmoid_backward(ctx):
     hint="built from the operations your Value has; the smallest failing one is shown.",
 )
 def random_ex2(ctx):
-    have = ctx.sandbox.request("ops")["ops"]
+    have = ctx.sandbox.request("ops").get("ops")
+    have = [op for op in have if isinstance(op, str)] if isinstance(have, list) else []
     random_expressions(ctx, EX1_OPS | {"pow"} | {op for op in have if op in EX2_UNARY})
 
 

@@ -4,7 +4,7 @@ Here the student's own backward() runs (mode "backward"); the expressions use on
 operations of exercise-1, so a wrong answer points at backward() itself.
 """
 
-from grader.checking import Expression, Fail, check, fmt, judge_expression, single
+from grader.checking import Expression, Fail, check, fmt, judge_expression, numbers, single
 from grader.checks.ex1 import OPS as EX1_OPS
 from grader.checks.properties import random_expressions
 from grader.sandbox import StudentError, WorkerFailed
@@ -57,12 +57,18 @@ def diamond(ctx):
 )
 def twice(ctx):
     expr = Expression.of([["x", 0], ["x", 1], ["mul", 0, 1], ["add", 2, 1]], [0.5, -2.0])
+    judge_expression(ctx, expr, upstream=1.0, mode="backward")
     reply = ctx.sandbox.request(
         "graph", mode="backward", upstream=1.0, twice=True, **expr.payload()
     )
-    first, again = reply.get("grads"), reply.get("grads_again")
+    n = len(expr.nodes)
+    first = numbers(reply, "grads", n, "gradients of the first call")
+    again = numbers(reply, "grads_again", n, "gradients of the second call")
     if first != again:
-        raise Fail(f"first call gave grads {first}, the second (after zeroing) {again}")
+        raise Fail(
+            f"first call gave grads {[fmt(g) for g in first]}, the second (after zeroing) "
+            f"{[fmt(g) for g in again]}"
+        )
 
 
 @check(3, 2, f"a chain of {CHAIN:,} nodes", hint=RECURSION_HINT)

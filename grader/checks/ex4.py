@@ -46,10 +46,24 @@ def run_mlp(ctx, nin, nouts, seed=0):
     return reply, inputs, outs, grads
 
 
+def expected_layout(nin, nouts):
+    sizes = [nin, *nouts]
+    return [
+        f"layer {li} neuron {ni} " + (f"w[{k}]" if k < a else "b")
+        for li, (a, b) in enumerate(zip(sizes, sizes[1:]))
+        for ni in range(b)
+        for k in range(a + 1)
+    ]
+
+
 @check(4, 2, "parameters(): count and order", hint=ORDER_HINT)
 def parameters_count(ctx):
-    run_mlp(ctx, 3, [4, 4, 1])
-    run_mlp(ctx, 2, [3, 2])
+    for nin, nouts in [(3, [4, 4, 1]), (2, [3, 2])]:
+        reply, *_ = run_mlp(ctx, nin, nouts)
+        got, want = reply.get("layout"), expected_layout(nin, nouts)
+        if isinstance(got, list) and got != want:
+            i = next(i for i, (g, w) in enumerate(zip(got, want)) if g != w)
+            raise Fail(f"MLP({nin}, {nouts}).parameters()[{i}] is {got[i]}, expected {want[i]}")
 
 
 @check(
