@@ -99,16 +99,16 @@ def isolation() -> tuple[list[str], bool]:
     unshare = shutil.which("unshare")
     setpriv = shutil.which("setpriv")
     candidates = []
-    if unshare and root and setpriv and _interpreter(True):
-        drop = [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+    can_drop = root and setpriv and _interpreter(True)
+    drop = [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+    if unshare and can_drop:
         candidates.append(
             ([unshare, "--pid", "--fork", "--kill-child", "--net", "--", *drop], True)
         )
     if unshare and not root:
         base = [unshare, "--user", "--map-root-user", "--pid", "--fork", "--kill-child", "--net"]
         candidates.append(([*base, "--"], False))
-    if root and setpriv and _interpreter(True):
-        drop = [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+    if can_drop:
         candidates.append((drop, True))
     for prefix, drops in candidates:
         probe = subprocess.run([*prefix, "/bin/true"], capture_output=True, timeout=10)
