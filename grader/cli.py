@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 
 from grader import reports
+from grader.bundle import bundle
 from grader import results as R
 from grader.runner import EXERCISES, checks_for, grade
 from grader.sandbox import TooLarge
@@ -118,7 +119,7 @@ class Grade(click.Group):
     """Commands `exercise-N` for every exercise, besides `all` and `list`."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return ["list", "all", *(f"exercise-{n}" for n in EXERCISES)]
+        return ["list", "all", *(f"exercise-{n}" for n in EXERCISES), "batch", "bundle"]
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         found = super().get_command(ctx, name)
@@ -153,3 +154,4 @@ def list_exercises() -> None:
 main.add_command(
     exercise_command("all", list(EXERCISES), "Grade every exercise and print a table.")
 )
+main.add_command(bundle)
