@@ -9,7 +9,9 @@ Exit status: 0 every check passed, 1 some check failed, 2 could not grade.
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import sys
 import time
 import traceback
@@ -19,21 +21,18 @@ import click
 
 from grader import reports
 from grader.bundle import bundle
-from grader import results as R
-from grader.runner import EXERCISES, checks_for, grade
+from grader.runner import (
+    EXERCISES,
+    ExtraChecksError,
+    checks_for,
+    could_not_grade,
+    grade,
+    load_extra_checks,
+)
 from grader.sandbox import TooLarge
 from grader.submission import SubmissionError, open_submission
 
 FORMATS = {"text": None, "json": reports.as_json, "junit": reports.junit}
-
-
-def _could_not_grade(exercises: list[int], why: str) -> R.Report:
-    """A report with every check at 0, saying why nothing could run."""
-    checks = [
-        R.CheckResult(c.exercise, c.name, 0.0, c.points, R.ERROR, f"not graded: {why}")
-        for c in checks_for(exercises)
-    ]
-    return R.Report(exercises=exercises, checks=checks, error=why)
 
 
 def _progress(done: int, total: int, what: str) -> None:
@@ -41,8 +40,17 @@ def _progress(done: int, total: int, what: str) -> None:
 
 
 def run(
-    exercises: list[int], submission: Path, fmt: str, output: Path | None, pictures: Path | None
+    exercises: list[int],
+    submission: Path,
+    fmt: str,
+    output: Path | None,
+    pictures: Path | None,
+    extra_checks: Path | None = None,
 ) -> None:
+    try:
+        extra = load_extra_checks(extra_checks) if extra_checks else []
+    except ExtraChecksError as exc:
+        raise click.UsageError(str(exc)) from None
     if pictures is None:
         pictures = (output.parent if output else Path.cwd()) / "grade-pictures"
     show_progress = fmt == "text" and output is None and sys.stderr.isatty()
@@ -50,13 +58,17 @@ def run(
     try:
         with open_submission(submission) as workspace:
             report = grade(
-                workspace, exercises, pictures, progress=_progress if show_progress else None
+                workspace,
+                exercises,
+                pictures,
+                progress=_progress if show_progress else None,
+                extra=extra,
             )
     except (SubmissionError, TooLarge) as exc:
-        report = _could_not_grade(exercises, str(exc))
+        report = could_not_grade(exercises, str(exc), extra)
     except Exception as exc:  # a bug in the grader: still a recorded result
         detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
-        report = _could_not_grade(exercises, f"internal grader error ({detail})")
+        report = could_not_grade(exercises, f"internal grader error ({detail})", extra)
     report.execution_time = time.monotonic() - start
     if show_progress:
         click.echo("\r\033[K", nl=False, err=True)
@@ -76,6 +88,11 @@ def run(
 
 
 def grading_options(fn):
+    fn = click.option(
+        "--extra-checks",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="A folder of the instructor's own checks (*.py using @check), graded too.",
+    )(fn)
     fn = click.option(
         "--pictures",
         type=click.Path(file_okay=False, path_type=Path),
@@ -109,8 +126,14 @@ def grading_options(fn):
 def exercise_command(name: str, exercises: list[int], help_text: str) -> click.Command:
     @click.command(name=name, help=help_text)
     @grading_options
-    def command(submission: Path, fmt: str, output: Path | None, pictures: Path | None) -> None:
-        run(exercises, submission, fmt, output, pictures)
+    def command(
+        submission: Path,
+        fmt: str,
+        output: Path | None,
+        pictures: Path | None,
+        extra_checks: Path | None,
+    ) -> None:
+        run(exercises, submission, fmt, output, pictures, extra_checks)
 
     return command
 
@@ -155,3 +178,90 @@ main.add_command(
     exercise_command("all", list(EXERCISES), "Grade every exercise and print a table.")
 )
 main.add_command(bundle)
+
+
+@main.command("batch")
+@click.argument("submissions", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("grades"),
+    show_default=True,
+    help="Folder for gradebook.csv, summary.md and students/ID/.",
+)
+@click.option(
+    "--exercise",
+    "-e",
+    "exercises",
+    type=click.IntRange(min(EXERCISES), max(EXERCISES)),
+    multiple=True,
+    help="Grade only this exercise (repeat for more) [default: all].",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=os.cpu_count() or 1,
+    show_default="the number of cores",
+    help="Submissions graded at once.",
+)
+@click.option(
+    "--extra-checks",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="A folder of the instructor's own checks (*.py using @check), graded too.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=900.0,
+    show_default=True,
+    help="Seconds one submission may take in all before it is recorded as timed out.",
+)
+@click.option("--force", is_flag=True, help="Grade every submission again, changed or not.")
+def batch_command(
+    submissions: Path,
+    out: Path,
+    exercises: tuple[int, ...],
+    jobs: int,
+    extra_checks: Path | None,
+    timeout: float,
+    force: bool,
+) -> None:
+    """Grade every entry of SUBMISSIONS: one per student (a folder, .zip or .ipynb named by
+    the student's id) into OUT/gradebook.csv, OUT/summary.md and OUT/students/ID/.
+
+    Run it again after an interruption: it grades only what is new or changed.
+    Exit status: 0 all graded, 1 some submissions could not be graded, 2 bad arguments.
+    """
+    from grader.batch import BatchError, run_batch
+    from grader.gradebook import WITH_SCORES
+
+    if extra_checks:
+        try:
+            load_extra_checks(extra_checks)
+        except ExtraChecksError as exc:
+            raise click.UsageError(str(exc)) from None
+    if out.resolve().is_relative_to(submissions.resolve()):
+        raise click.UsageError("--out must not be inside SUBMISSIONS (it would be graded)")
+    chosen = sorted(set(exercises)) or list(EXERCISES)
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        result = run_batch(submissions, out, chosen, jobs, extra_checks, timeout, force)
+    except BatchError as exc:
+        raise click.ClickException(str(exc)) from None
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(result.counts.items()))
+    click.echo(f"{len(result.rows)} submissions: {counts}", err=True)
+    click.echo(f"gradebook: {out / 'gradebook.csv'}\nsummary:   {out / 'summary.md'}", err=True)
+    if result.interrupted:
+        click.echo("interrupted: run the same command again to grade the rest", err=True)
+        sys.exit(130)
+    sys.exit(0 if all(r.status in WITH_SCORES for r in result.rows) else 1)
+
+
+if __name__ == "__main__":
+    main()

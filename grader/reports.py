@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import click
 
@@ -57,6 +59,51 @@ def text(report: R.Report, colour: bool = False) -> str:
             report.output.rstrip(),
         ]
     return "\n".join(lines) + "\n"
+
+
+def markdown(report: R.Report, title: str = "Feedback") -> str:
+    """The student's feedback as Markdown: the same explanations as the terminal report."""
+    if report.error:
+        return f"# {title}\n\nCould not grade: {_md(report.error)}\n"
+    lines = [f"# {title}", "", f"**Total: {_points(report.score)}/{_points(report.max_score)}**"]
+    lines += ["", "| exercise | score |", "|---|---|"]
+    for n, (score, top) in report.by_exercise().items():
+        lines.append(f"| exercise-{n}: {_md(EXERCISES[n])} | {_points(score)}/{_points(top)} |")
+    for n in report.exercises:
+        lines += ["", f"## exercise-{n}: {_md(EXERCISES[n])}", ""]
+        for c in (c for c in report.checks if c.exercise == n):
+            mark = "✅" if c.passed else "❌"
+            why = "" if c.passed else f" — {c.outcome}"
+            lines.append(f"- {mark} {_md(c.name)} ({_points(c.score)}/{_points(c.max_score)}){why}")
+    failures = [c for c in report.checks if not c.passed]
+    if failures:
+        lines += ["", "## What went wrong"]
+        for c in failures:
+            lines += ["", f"### exercise-{c.exercise}: {_md(c.name)} ({c.outcome})", ""]
+            if c.message:
+                lines += [_fence(c.message)]
+            if c.hint:
+                lines += ["", f"*Hint:* {_md(c.hint)}"]
+            if c.details.get("picture"):
+                lines += ["", f"![the graph of the failing expression]({c.details['picture']})"]
+    shown = {c.details.get("picture") for c in failures}
+    for picture in (p for p in report.pictures if p not in shown):
+        lines += ["", f"![{Path(picture).stem}]({picture})"]
+    if report.output.strip():
+        lines += ["", "## What your code printed (truncated)", "", _fence(report.output.rstrip())]
+    return "\n".join(lines) + "\n"
+
+
+def _md(text: str) -> str:
+    """Student-influenced text made inert in Markdown: no HTML, no broken tables."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace("|", "\\|")
+
+
+def _fence(text: str) -> str:
+    """A code block that the text cannot close early: the fence is longer than any in it."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}text\n{text}\n{fence}"
 
 
 def _test_output(c: R.CheckResult) -> str:

@@ -31,6 +31,7 @@ from pathlib import Path
 
 WORKER = Path(__file__).with_name("worker.py")
 NOBODY = 65534
+GIVE_UP_AFTER = 3  # timeouts in a row after which a sandbox stops starting workers
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,23 @@ def isolation() -> tuple[list[str], bool]:
     return [], False
 
 
+def die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (prctl PR_SET_PDEATHSIG).
+
+    The worker's `unshare` gets this, so a grader that is killed (kill -9, a batch timeout)
+    takes its worker along: `unshare --kill-child` then ends the worker's PID namespace.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the grader's own cleanup still runs
+        pass
+
+
 def _limit(limits: Limits) -> None:  # runs in the child between fork and exec
+    die_with_parent()
     resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
     resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
     resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
@@ -174,6 +191,7 @@ class Sandbox:
         self.proc: subprocess.Popen | None = None
         self.outputs: list[str] = []
         self.failures = 0
+        self.timeouts_in_a_row = 0
 
     # -- process life ------------------------------------------------------------------
 
@@ -261,6 +279,13 @@ class Sandbox:
         Raises StudentError when the student's code raised, WorkerFailed when the worker
         could not answer (it is then stopped; the next request starts a new one).
         """
+        if self.timeouts_in_a_row >= GIVE_UP_AFTER:
+            # A worker that hangs at import would cost every check its full wall time; after
+            # a few timeouts in a row the rest fail at once, for the same reason.
+            raise WorkerFailed(
+                f"not run: the worker timed out {GIVE_UP_AFTER} times in a row "
+                "(an infinite loop when your code is imported, or far too slow)"
+            )
         if self.proc is None:
             self._start()
         self._id = getattr(self, "_id", 0) + 1
@@ -270,6 +295,7 @@ class Sandbox:
         except OSError:
             self._fail()
         reply = self._read_reply(timeout or self.limits.request_seconds)
+        self.timeouts_in_a_row = 0
         if reply.get("id") != self._id or not isinstance(reply.get("ok"), bool):
             self._fail("the worker sent a malformed reply")
         if not reply["ok"]:
@@ -285,6 +311,7 @@ class Sandbox:
         while b"\n" not in self._buffer:
             left = deadline - time.monotonic()
             if left <= 0:
+                self.timeouts_in_a_row += 1
                 self._fail(f"timed out after {timeout:g} s (an infinite loop, or far too slow)")
             ready, _, _ = select.select([self._rep_r], [], [], left)
             if not ready:
