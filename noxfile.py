@@ -33,6 +33,26 @@ def build(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON, default=False)
+def grade(session: nox.Session) -> None:
+    """Grade a folder of submissions: nox -s grade -- SUBMISSIONS [grade batch options]."""
+    if not session.posargs:
+        session.error(
+            "usage: nox -s grade -- SUBMISSIONS [--out grades] [--jobs N] [-e N] "
+            "[--extra-checks DIR] (all options: grade batch --help)"
+        )
+    session.install("-e", ".")
+    # Exit 1 means "graded, but some submissions could not be": the gradebook says which.
+    session.run("grade", "batch", *session.posargs, success_codes=[0, 1])
+
+
+@nox.session(python=PYTHON, default=False)
+def demo(session: nox.Session) -> None:
+    """Grade a synthetic class of 40 end to end and check it against grading each alone."""
+    session.install("-e", ".")
+    session.run("python", "tools/demo.py", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
 def bench(session: nox.Session) -> None:
     """Run the benchmarks (reference vs micrograd 0.1.0 on the moons recipe)."""
     session.install("-e", ".")

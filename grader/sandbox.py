@@ -4,7 +4,7 @@ The worker (grader/worker.py) starts from a temporary copy of the submission's `
 package with `python -I -S`: no site-packages, so neither torch nor the grader can be
 imported. Where Linux namespaces are available, it runs in its own PID and network namespace
 (`unshare`), so it cannot see or signal the grader, has no network, and every process it
-starts dies with it; as root, it also drops to the unprivileged user `nobody`. Resource
+starts dies with it; as root, it also drops to an unprivileged user of its own. Resource
 limits cap its CPU time, memory and file sizes; the grader caps each request's wall time.
 
 Nothing the worker prints or exits with is a verdict: replies are JSON numbers that the
@@ -30,7 +30,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 WORKER = Path(__file__).with_name("worker.py")
-NOBODY = 65534
+# As root, the worker runs as a user of its own, UID_BASE + the grader's pid: unprivileged, and
+# unlike a shared `nobody`, its process limit and files are not shared with another worker
+# running beside it (a batch grades several submissions at once).
+UID_BASE = 200_000
+
+
+def worker_uid() -> int:
+    return UID_BASE + os.getpid()
+
+
 GIVE_UP_AFTER = 3  # timeouts in a row after which a sandbox stops starting workers
 
 
@@ -42,6 +51,7 @@ class Limits:
     file_bytes: int = 8 * 1024**2  # largest file it may write, its captured output included
     output_chars: int = 2000  # how much of its output a report shows
     reply_bytes: int = 16 * 1024**2  # largest reply line
+    processes: int = 64  # processes and threads, where the worker runs as a user of its own
 
 
 class WorkerFailed(Exception):
@@ -72,7 +82,7 @@ def clean(text: str) -> str:
 
 
 def _accessible_to_nobody(path: Path) -> bool:
-    """Can user nobody execute `path`? Every directory on the way needs o+x."""
+    """Can an unprivileged user (nobody, the worker) execute `path`? Each folder needs o+x."""
     path = path.resolve()
     for part in [*reversed(path.parents), path]:
         if not part.stat().st_mode & stat.S_IXOTH:
@@ -95,13 +105,14 @@ def _interpreter(as_nobody: bool) -> str:
 
 @functools.cache
 def isolation() -> tuple[list[str], bool]:
-    """The command prefix that isolates the worker, and whether it drops to nobody."""
+    """The command prefix that isolates the worker, and whether it drops to an unprivileged user."""
     root = os.geteuid() == 0
     unshare = shutil.which("unshare")
     setpriv = shutil.which("setpriv")
     candidates = []
     can_drop = root and setpriv and _interpreter(True)
-    drop = [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+    uid = worker_uid()
+    drop = [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
     if unshare and can_drop:
         candidates.append(
             ([unshare, "--pid", "--fork", "--kill-child", "--net", "--", *drop], True)
@@ -133,8 +144,12 @@ def die_with_parent() -> None:
         pass
 
 
-def _limit(limits: Limits) -> None:  # runs in the child between fork and exec
+def _limit(limits: Limits, as_nobody: bool) -> None:  # runs in the child between fork and exec
     die_with_parent()
+    if as_nobody:
+        # Counted per user, so only for the worker's own user: it stops a fork bomb, and root
+        # ignores it for the `unshare` and `setpriv` that run before the drop.
+        resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
     resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
     resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
     resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
@@ -186,7 +201,8 @@ class Sandbox:
         for path in [self.root, *self.root.rglob("*")]:
             path.chmod(0o755 if path.is_dir() else 0o644)
         if self.drops:
-            os.chown(self.scratch, NOBODY, NOBODY)
+            uid = worker_uid()
+            os.chown(self.scratch, uid, uid)
         self.output_path = self.root / "output.txt"
         self.proc: subprocess.Popen | None = None
         self.outputs: list[str] = []
@@ -220,7 +236,7 @@ class Sandbox:
                 cwd=self.scratch,
                 env=env,
                 start_new_session=True,
-                preexec_fn=functools.partial(_limit, self.limits),
+                preexec_fn=functools.partial(_limit, self.limits, self.drops),
             )
         os.close(req_r)
         os.close(rep_w)

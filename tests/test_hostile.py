@@ -462,6 +462,31 @@ def test_detached_child_does_not_survive(tmp_path):
     assert not left, f"`sleep {arg}` outlived the grading: pids {left}"
 
 
+@pytest.mark.skipif(
+    not isolation()[1], reason="the process limit is set where the worker has a user of its own"
+)
+def test_fork_bomb_is_stopped(tmp_path):
+    prelude = (
+        "import os, time\n"
+        "_children = []\n"
+        "try:\n"
+        "    for _ in range(100000):\n"
+        "        _pid = os.fork()\n"
+        "        if _pid == 0:\n"
+        "            time.sleep(120)\n"
+        "            os._exit(0)\n"
+        "        _children.append(_pid)\n"
+        "except OSError:\n"
+        "    print('fork failed after', len(_children), flush=True)\n"
+    )
+    ws = make_workspace(tmp_path, files={"engine.py": prelude + ENGINE})
+    start = time.monotonic()
+    report = grade_hostile(ws, codes=(0,))  # the bomb fizzles; the engine itself is right
+    assert time.monotonic() - start < 60
+    assert "fork failed after" in report["extra_data"]["student_output"]
+    assert report["score"] == report["max_score"]
+
+
 # -- submissions that cannot be read ----------------------------------------------------------
 
 

@@ -1,0 +1,97 @@
+"""How fast `grade batch` grades a class, with one grading process and with two.
+
+    python benchmarks/batch_speed.py [--size 100] [--sample 8]
+
+Writes a synthetic class (tools/synthetic_class.py), then, in the same run:
+1. grades it on exercises 1-4 with --jobs 1 and with --jobs 2, and prints submissions per
+   minute for each, seconds per submission, and the ratio. Goals: --jobs 2 at least 1.7 times
+   --jobs 1, and at most 0.5 s per submission with --jobs 2.
+2. grades a sample of it on every exercise twice: a separate `grade all --submission` per
+   student (torch imported once per student), and one batch with --jobs 1 (torch imported
+   once per grading process), and prints the cost per submission of each.
+Times are wall times of whole commands, start-up included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tools.synthetic_class import write_class  # noqa: E402
+
+GRADE = [sys.executable, "-m", "grader.cli"]
+
+
+def timed(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if done.returncode not in (0, 1):
+        sys.exit(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stderr.decode()[-2000:]}")
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=100)
+    parser.add_argument("--sample", type=int, default=8)
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="batch-speed-"))
+    try:
+        records = write_class(tmp / "class", args.size, manifest=tmp / "class.json")
+        n = len(records)
+        print(f"{n} submissions ({tmp / 'class'}), exercises 1-4")
+        first_four = [f"--exercise={e}" for e in (1, 2, 3, 4)]
+        walls = {}
+        for jobs in (1, 2):
+            out = tmp / f"grades-{jobs}"
+            walls[jobs] = timed(
+                [*GRADE, "batch", str(tmp / "class"), "--out", str(out)]
+                + first_four
+                + [f"--jobs={jobs}"]
+            )
+            per_minute = 60 * n / walls[jobs]
+            print(
+                f"  --jobs {jobs}: {walls[jobs]:6.1f} s, {per_minute:6.1f} submissions/min, "
+                f"{walls[jobs] / n:.3f} s per submission"
+            )
+        same = (tmp / "grades-1" / "gradebook.csv").read_text() == (
+            tmp / "grades-2" / "gradebook.csv"
+        ).read_text()
+        print(f"  ratio --jobs 2 / --jobs 1: {walls[1] / walls[2]:.2f} (goal >= 1.7)")
+        print(f"  s per submission with --jobs 2: {walls[2] / n:.3f} (goal <= 0.5)")
+        print(f"  the two gradebooks are identical: {same}")
+
+        sample = tmp / "sample"
+        sample.mkdir()
+        step = max(1, n // args.sample)
+        chosen = [r for r in records if r["expect"]["gradable"]][::step][: args.sample]
+        for r in chosen:
+            src = tmp / "class" / r["entry"]
+            (shutil.copytree if src.is_dir() else shutil.copy)(src, sample / r["entry"])
+        print(f"{len(chosen)} of them, every exercise:")
+        alone = sum(
+            timed(
+                [*GRADE, "all", "--submission", str(sample / r["entry"]), "--format", "json"]
+                + ["--pictures", str(tmp / "pictures")]
+            )
+            for r in chosen
+        )
+        batch = timed(
+            [*GRADE, "batch", str(sample), "--out", str(tmp / "sample-grades")] + ["--jobs=1"]
+        )
+        print(f"  a separate `grade all` per student: {alone / len(chosen):.2f} s per submission")
+        print(f"  one batch, --jobs 1:               {batch / len(chosen):.2f} s per submission")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
