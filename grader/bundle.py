@@ -1,10 +1,111 @@
-"""`grade bundle gradescope OUT.zip`: an autograder bundle for Gradescope (to be written)."""
+"""`grade bundle gradescope OUT.zip`: an autograder bundle for Gradescope.
+
+The zip holds, at its root, `setup.sh` and `run_autograder` (from grader/gradescope/) and the
+kit under `kit/`: pyproject.toml, README.md, grader/, reference/ and the stubs in
+exercises/micrograd/ (a notebook's cells are graded on top of them). Gradescope unzips it into
+/autograder/source; setup.sh installs the kit, editable, into /autograder/venv.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+import zipfile
 from pathlib import Path
 
 import click
+
+from grader.runner import EXERCISES, checks_for
+from grader.submission import KIT
+
+TEMPLATES = Path(__file__).with_name("gradescope")
+# What the grader needs at run time, relative to the kit's source tree.
+KIT_PARTS = ["pyproject.toml", "README.md", "grader", "reference/micrograd", "exercises/micrograd"]
+# gradescope/: the templates, already at the zip's root
+SKIP_DIRS = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".cache", "gradescope"}
+SKIP_SUFFIXES = {".pyc", ".pyo"}
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the same kit makes the same zip
+
+
+def kit_files(kit: Path) -> list[Path]:
+    """The kit's files that go into a bundle, relative to `kit`, sorted."""
+    missing = [p for p in [*KIT_PARTS, "tools/generate.py"] if not (kit / p).exists()]
+    if missing:
+        raise click.ClickException(
+            f"the kit's source tree at {kit} lacks {', '.join(missing)}: a bundle is built from "
+            "a checkout of the kit installed editable (`pip install -e .` in it)"
+        )
+    files = []
+    for part in KIT_PARTS:
+        top = kit / part
+        for path in [top] if top.is_file() else top.rglob("*"):
+            rel = path.relative_to(kit)
+            if (
+                path.is_file()
+                and not path.is_symlink()
+                and path.suffix not in SKIP_SUFFIXES
+                and not any(p in SKIP_DIRS or p.endswith(".egg-info") for p in rel.parts)
+            ):
+                files.append(rel)
+    return sorted(files)
+
+
+def check_stubs(kit: Path) -> None:
+    """Fail unless exercises/micrograd/ holds the stubs the generator makes from reference/.
+
+    A notebook's cells are graded on top of these files: a stub solved in the instructor's
+    checkout would hand every notebook the points for the modules it does not carry.
+    """
+    spec = importlib.util.spec_from_file_location("_kit_generate", kit / "tools" / "generate.py")
+    generate = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = generate  # dataclasses look their module up while it loads
+    try:
+        spec.loader.exec_module(generate)
+        sources, _ = generate.load_reference()
+    finally:
+        del sys.modules[spec.name]
+    stale = [
+        m
+        for m, text in sources.items()
+        if not (kit / "exercises" / "micrograd" / m).is_file()
+        or (kit / "exercises" / "micrograd" / m).read_text() != text
+    ]
+    if stale:
+        raise click.ClickException(
+            "exercises/micrograd/ differs from the stubs made from reference/ "
+            f"({', '.join(stale)}): run `python tools/generate.py` (or `git checkout exercises/`) "
+            "and build again"
+        )
+
+
+def _add(zf: zipfile.ZipFile, name: str, data: bytes, mode: int) -> None:
+    info = zipfile.ZipInfo(name, date_time=FIXED_TIME)
+    info.external_attr = (0o100000 | mode) << 16  # a regular file, with its permission bits
+    info.compress_type = zipfile.ZIP_DEFLATED
+    zf.writestr(info, data)
+
+
+def build_gradescope(out: Path, kit: Path | None = None) -> int:
+    """Write the bundle of `kit` (this kit's source tree) to `out`; return its file count."""
+    kit = kit or KIT
+    files = kit_files(kit)
+    check_stubs(kit)
+    max_score = sum(c.points for c in checks_for(list(EXERCISES)))
+    run_autograder = (TEMPLATES / "run_autograder").read_text()
+    run_autograder = run_autograder.replace("@MAX_SCORE@", f"{max_score:g}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".partial")  # never a half-written OUT
+    try:
+        with zipfile.ZipFile(partial, "w") as zf:
+            _add(zf, "setup.sh", (TEMPLATES / "setup.sh").read_bytes(), 0o755)
+            _add(zf, "run_autograder", run_autograder.encode(), 0o755)
+            for rel in files:
+                mode = 0o755 if (kit / rel).stat().st_mode & 0o100 else 0o644
+                _add(zf, f"kit/{rel.as_posix()}", (kit / rel).read_bytes(), mode)
+        partial.replace(out)
+    finally:
+        partial.unlink(missing_ok=True)
+    return len(files) + 2
 
 
 @click.group()
@@ -15,5 +116,11 @@ def bundle() -> None:
 @bundle.command("gradescope")
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 def gradescope(out: Path) -> None:
-    """Write a Gradescope autograder bundle to OUT (a .zip)."""
-    raise click.ClickException("not written yet")
+    """Write a Gradescope autograder bundle to OUT (a .zip).
+
+    Upload OUT as the assignment's autograder (Ubuntu base image); students submit a workspace
+    folder (zipped), a notebook, or their micrograd/*.py files.
+    """
+    count = build_gradescope(out)
+    size = out.stat().st_size / 1024
+    click.echo(f"wrote {out}: {count} files, {size:.0f} KB", err=True)

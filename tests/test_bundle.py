@@ -1,0 +1,294 @@
+"""The Gradescope bundle, end to end: built with `grade bundle gradescope`, unzipped into a
+folder standing in for /autograder, installed by its own setup.sh (a real venv and pip install;
+no apt, no network), then run_autograder on real submissions, each results.json checked
+against Gradescope's schema.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import jsonschema  # a dependency of nbformat
+import pytest
+
+from grader import bundle as bundle_module
+from grader.runner import EXERCISES, checks_for
+from tests.grader_helpers import EXERCISES as STUBS
+from tests.grader_helpers import REFERENCE, ROOT, invoke
+
+pytestmark = pytest.mark.grader
+
+MAX_SCORE = sum(c.points for c in checks_for(list(EXERCISES)))
+FORMATS = {"enum": ["text", "html", "simple_format", "md", "ansi"]}
+VISIBILITY = {"enum": ["hidden", "after_due_date", "after_published", "visible"]}
+NUMBER = {"type": "number", "minimum": 0}
+TEST_SCHEMA = {
+    "type": "object",
+    "required": ["name", "score", "max_score", "status", "output"],
+    "properties": {
+        "name": {"type": "string", "minLength": 1},
+        "score": NUMBER,
+        "max_score": NUMBER,
+        "status": {"enum": ["passed", "failed"]},
+        "output": {"type": "string"},
+        "number": {"type": "string"},
+        "tags": {"type": "array", "items": {"type": "string"}},
+        "name_format": FORMATS,
+        "output_format": FORMATS,
+        "visibility": VISIBILITY,
+        "extra_data": {"type": "object"},
+    },
+}
+RESULTS_SCHEMA = {  # Gradescope's results.json, with the kit's top-level max_score required
+    "type": "object",
+    "required": ["score", "max_score", "execution_time", "output", "tests"],
+    "properties": {
+        "score": NUMBER,
+        "max_score": NUMBER,
+        "execution_time": NUMBER,
+        "output": {"type": "string"},
+        "output_format": FORMATS,
+        "test_output_format": FORMATS,
+        "test_name_format": FORMATS,
+        "visibility": VISIBILITY,
+        "stdout_visibility": VISIBILITY,
+        "extra_data": {"type": "object"},
+        "tests": {"type": "array", "items": TEST_SCHEMA},
+        "leaderboard": {"type": "array"},
+    },
+}
+AUTOGRADER_ENV = {"MICROGRAD_KIT_TORCH_INDEX": "", "MICROGRAD_KIT_SKIP_APT": "1"}
+
+
+def extract(bundle: Path, dest: Path) -> None:
+    """Unzip like `unzip` does: with each file's permission bits (zipfile drops them)."""
+    with zipfile.ZipFile(bundle) as zf:
+        for info in zf.infolist():
+            path = Path(zf.extract(info, dest))
+            if info.external_attr >> 16:
+                path.chmod(stat.S_IMODE(info.external_attr >> 16))
+
+
+def run_autograder(root: Path) -> tuple[subprocess.CompletedProcess, dict]:
+    """Run ROOT/run_autograder as Gradescope does; return it and the valid results.json."""
+    shutil.rmtree(root / "results", ignore_errors=True)
+    proc = subprocess.run(
+        [root / "run_autograder"],
+        cwd=root,
+        env={**os.environ, "AUTOGRADER_ROOT": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    results = json.loads((root / "results" / "results.json").read_text())
+    jsonschema.validate(results, RESULTS_SCHEMA)
+    assert results["score"] == pytest.approx(sum(t["score"] for t in results["tests"]))
+    assert all(t["score"] <= t["max_score"] for t in results["tests"])
+    assert results["max_score"] == MAX_SCORE
+    return proc, results
+
+
+def submit(root: Path, files: dict[str, str | Path]) -> None:
+    """Make ROOT/submission hold exactly `files` ({relative path: text, or a folder to copy})."""
+    shutil.rmtree(root / "submission", ignore_errors=True)
+    (root / "submission").mkdir()
+    for rel, content in files.items():
+        target = root / "submission" / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, Path):
+            shutil.copytree(content, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            target.write_text(content)
+
+
+def reference_notebook() -> str:
+    """exercise-5's notebook (it carries every module a student writes), solved."""
+    nb = json.loads((ROOT / "exercises" / "notebooks" / "exercise-5.ipynb").read_text())
+    marked = [c for c in nb["cells"] if "micrograd_kit" in c["metadata"]]
+    assert len(marked) == 5
+    for cell in marked:
+        rel = cell["metadata"]["micrograd_kit"]["file"]
+        cell["source"] = f"%%writefile {rel}\n" + (REFERENCE.parent / rel).read_text()
+    return json.dumps(nb)
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("bundle") / "autograder.zip"
+    result = invoke(["bundle", "gradescope", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture(scope="module")
+def autograder(bundle: Path) -> Iterator[Path]:
+    """A folder laid out like /autograder once setup.sh has run.
+
+    Made in /tmp, not under pytest's tmp_path (0700), so the tests can open it to user nobody.
+    """
+    root = Path(tempfile.mkdtemp(prefix="autograder-"))
+    try:
+        extract(bundle, root / "source")
+        proc = subprocess.run(
+            [root / "source" / "setup.sh"],
+            env={**os.environ, "AUTOGRADER_ROOT": str(root), **AUTOGRADER_ENV},
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
+        assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-5000:]
+        # Gradescope copies run_autograder to /autograder and runs it from there
+        shutil.copy2(root / "source" / "run_autograder", root / "run_autograder")
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+# -- the zip -----------------------------------------------------------------------------------
+
+
+def test_bundle_layout(bundle: Path) -> None:
+    with zipfile.ZipFile(bundle) as zf:
+        infos = {i.filename: i for i in zf.infolist()}
+        run = zf.read("run_autograder").decode()
+    for script in ["setup.sh", "run_autograder"]:
+        assert stat.S_IMODE(infos[script].external_attr >> 16) == 0o755
+    for rel in ["pyproject.toml", "README.md", "grader/cli.py", "grader/worker.py"]:
+        assert f"kit/{rel}" in infos
+    for module in ["engine.py", "nn.py", "losses.py", "optim.py", "train.py", "data.py"]:
+        assert f"kit/reference/micrograd/{module}" in infos
+        assert f"kit/exercises/micrograd/{module}" in infos
+    assert all(n.startswith("kit/") for n in infos if n not in {"setup.sh", "run_autograder"})
+    for unwanted in ["tests/", ".git/", "__pycache__", ".pyc", ".cache/", "notebooks/", "egg-info"]:
+        assert not [n for n in infos if unwanted in n], unwanted
+    assert f"MAX_SCORE={MAX_SCORE:g}" in run and "@MAX_SCORE@" not in run
+
+
+def copy_kit(dest: Path, skip: str = "") -> Path:
+    for part in [*bundle_module.KIT_PARTS, "tools/generate.py"]:
+        if part == skip:
+            continue
+        src, target = ROOT / part, dest / part
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copyfile(src, target)
+    return dest
+
+
+def test_refuses_a_kit_without_its_source_tree(tmp_path, monkeypatch) -> None:
+    # what an installed (not editable) kit looks like: grader/ but no reference/ beside it
+    monkeypatch.setattr(bundle_module, "KIT", copy_kit(tmp_path / "kit", "reference/micrograd"))
+    result = invoke(["bundle", "gradescope", str(tmp_path / "out.zip")])
+    assert result.exit_code == 1
+    assert "lacks reference/micrograd" in result.output
+    assert "pip install -e" in result.output
+    assert not (tmp_path / "out.zip").exists()
+
+
+def test_refuses_solved_stubs(tmp_path) -> None:
+    kit = copy_kit(tmp_path / "kit")
+    shutil.copyfile(REFERENCE / "nn.py", kit / "exercises" / "micrograd" / "nn.py")
+    with pytest.raises(bundle_module.click.ClickException, match=r"differs .* \(nn\.py\)"):
+        bundle_module.build_gradescope(tmp_path / "out.zip", kit)
+
+
+# -- installed, grading ----------------------------------------------------------------------
+
+SUBMISSIONS = {
+    "folder": lambda: {"micrograd": REFERENCE},
+    "repository": lambda: {"README.md": "my work\n", "hw/micrograd": REFERENCE},
+    "notebook": lambda: {"exercise-5.ipynb": reference_notebook()},
+    "loose files": lambda: {p.name: p.read_text() for p in REFERENCE.glob("*.py")},
+}
+
+
+# 0o755: the worker runs the venv's Python; 0o700: nobody cannot enter, /usr/bin/python3.11
+@pytest.mark.parametrize(
+    "kind, root_mode",
+    [
+        pytest.param("folder", 0o755, id="folder-venv-python"),
+        pytest.param("folder", 0o700, id="folder-system-python"),
+        pytest.param("repository", 0o700, id="repository"),
+        pytest.param("notebook", 0o700, id="notebook"),
+        pytest.param("loose files", 0o755, id="loose-files"),
+    ],
+)
+def test_reference_gets_full_marks(autograder: Path, kind: str, root_mode: int) -> None:
+    autograder.chmod(root_mode)
+    submit(autograder, SUBMISSIONS[kind]())
+    proc, results = run_autograder(autograder)
+    assert results["score"] == MAX_SCORE, proc.stdout
+    assert len(results["tests"]) == len(checks_for(list(EXERCISES)))
+    assert all(t["status"] == "passed" for t in results["tests"])
+
+
+def test_worker_interpreter(autograder: Path) -> None:
+    """The worker runs as nobody: the venv's Python where nobody can reach it, else the system's.
+
+    The venv holds copies, not links: a link would be judged by the /usr/bin Python it points
+    to, and then started through a folder that nobody cannot enter.
+    """
+    python = autograder / "venv" / "bin" / "python"
+    assert not python.is_symlink()
+    probe = "from grader.sandbox import _interpreter; print(_interpreter(True))"
+    fallback = shutil.which("python3.11", path="/usr/bin:/usr/local/bin:/bin") or ""
+    for mode, expected in [(0o755, str(python)), (0o700, fallback)]:
+        autograder.chmod(mode)
+        out = subprocess.run([python, "-c", probe], capture_output=True, text=True, check=True)
+        assert out.stdout.strip() == expected
+
+
+def test_stubs_get_zero_and_say_why(autograder: Path) -> None:
+    submit(autograder, {"micrograd": STUBS})
+    _, results = run_autograder(autograder)  # grade exits 1; run_autograder still 0
+    assert results["score"] == 0
+    assert all("not implemented yet" in t["output"] for t in results["tests"])
+
+
+def test_empty_submission(autograder: Path) -> None:
+    submit(autograder, {})
+    _, results = run_autograder(autograder)
+    assert results["score"] == 0
+    assert "Could not grade: no micrograd/engine.py" in results["output"]
+    assert all(t["status"] == "failed" for t in results["tests"])
+
+
+# -- the grader cannot start -----------------------------------------------------------------
+
+
+def test_results_without_a_grader(bundle: Path, tmp_path: Path) -> None:
+    extract(bundle, tmp_path / "source")
+    shutil.copy2(tmp_path / "source" / "run_autograder", tmp_path / "run_autograder")
+    submit(tmp_path, {"micrograd": REFERENCE})
+    proc, results = run_autograder(tmp_path)  # no venv: setup.sh never ran
+    assert results["score"] == 0 and results["tests"] == []
+    assert "the grader is not installed" in results["output"]
+    assert "did setup.sh fail?" in results["output"]
+    assert "wrote a results.json with score 0" in proc.stderr
+
+
+def test_results_when_the_grader_crashes(bundle: Path, tmp_path: Path) -> None:
+    extract(bundle, tmp_path / "source")
+    shutil.copy2(tmp_path / "source" / "run_autograder", tmp_path / "run_autograder")
+    grade = tmp_path / "venv" / "bin" / "grade"
+    grade.parent.mkdir(parents=True)
+    grade.write_text(
+        "#!/bin/sh\nprintf 'Traceback: \"quoted\" \\\\ back\\ttab\\033[31m é\\n'\nexit 3\n"
+    )
+    grade.chmod(0o755)
+    submit(tmp_path, {})
+    _, results = run_autograder(tmp_path)
+    assert results["score"] == 0
+    assert "stopped with status 3 before writing its report" in results["output"]
+    assert 'Traceback: "quoted" \\ back tab[31m' in results["output"]
