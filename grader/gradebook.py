@@ -154,14 +154,13 @@ def summary_md(rows: list[Row], exercises: list[int], top: int = 15) -> str:
             lines.append(f"| {_md(name)} | {count} ({100 * count / len(scored):.0f}%) | {mostly} |")
     else:
         lines.append("None: every graded submission passed every check.")
-    rules = Counter(rule for r in scored for _, outcome, rule in r.failed if rule)
     students_per_rule = Counter(
         rule for r in scored for rule in {rule for _, _, rule in r.failed if rule}
     )
-    if rules:
-        lines += ["", "## Backward rules found wrong", "", "| rule | students |", "|---|---|"]
-        for rule, _ in rules.most_common(top):
-            lines.append(f"| {_md(rule)} | {students_per_rule[rule]} |")
+    if students_per_rule:
+        lines += ["", "## Rules found wrong", "", "| rule | students |", "|---|---|"]
+        for rule, count in sorted(students_per_rule.items(), key=lambda rc: (-rc[1], rc[0]))[:top]:
+            lines.append(f"| {_md(rule)} | {count} |")
     ungraded = [r for r in rows if r.status not in WITH_SCORES]
     sandbox = [r for r in rows if r.status == SANDBOX_FAILED]
     for title, group in [

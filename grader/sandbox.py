@@ -82,11 +82,12 @@ def clean(text: str) -> str:
 
 
 def _accessible_to_nobody(path: Path) -> bool:
-    """Can an unprivileged user (nobody, the worker) execute `path`? Each folder needs o+x."""
-    path = path.resolve()
-    for part in [*reversed(path.parents), path]:
-        if not part.stat().st_mode & stat.S_IXOTH:
-            return False
+    """Can an unprivileged user (nobody, the worker) execute `path`? Each folder needs o+x,
+    on the way to the path as given (a venv's link) and on the way to what it links to."""
+    for target in {Path(os.path.abspath(path)), path.resolve()}:
+        for part in [*reversed(target.parents), target]:
+            if not part.stat().st_mode & stat.S_IXOTH:
+                return False
     return True
 
 
