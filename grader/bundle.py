@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from grader.runner import EXERCISES, checks_for
+from grader.runner import EXERCISES, ExtraChecksError, checks_for, load_extra_checks
 from grader.submission import KIT
 
 TEMPLATES = Path(__file__).with_name("gradescope")
@@ -85,12 +85,17 @@ def _add(zf: zipfile.ZipFile, name: str, data: bytes, mode: int) -> None:
     zf.writestr(info, data)
 
 
-def build_gradescope(out: Path, kit: Path | None = None) -> int:
-    """Write the bundle of `kit` (this kit's source tree) to `out`; return its file count."""
+def build_gradescope(out: Path, kit: Path | None = None, extra_checks: Path | None = None) -> int:
+    """Write the bundle of `kit` (this kit's source tree) to `out`; return its file count.
+
+    An instructor's extra checks (the *.py of `extra_checks`) go in as kit/extra-checks/, and
+    run_autograder grades them with the rest.
+    """
     kit = kit or KIT
     files = kit_files(kit)
     check_stubs(kit)
-    max_score = sum(c.points for c in checks_for(list(EXERCISES)))
+    extra = load_extra_checks(extra_checks) if extra_checks else []
+    max_score = sum(c.points for c in checks_for(list(EXERCISES), extra))
     run_autograder = (TEMPLATES / "run_autograder").read_text()
     run_autograder = run_autograder.replace("@MAX_SCORE@", f"{max_score:g}")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -102,6 +107,8 @@ def build_gradescope(out: Path, kit: Path | None = None) -> int:
             for rel in files:
                 mode = 0o755 if (kit / rel).stat().st_mode & 0o100 else 0o644
                 _add(zf, f"kit/{rel.as_posix()}", (kit / rel).read_bytes(), mode)
+            for path in sorted(Path(extra_checks).glob("*.py")) if extra_checks else []:
+                _add(zf, f"kit/extra-checks/{path.name}", path.read_bytes(), 0o644)
         partial.replace(out)
     finally:
         partial.unlink(missing_ok=True)
@@ -115,12 +122,20 @@ def bundle() -> None:
 
 @bundle.command("gradescope")
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
-def gradescope(out: Path) -> None:
+@click.option(
+    "--extra-checks",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="A folder of the instructor's own checks (*.py using @check), graded too.",
+)
+def gradescope(out: Path, extra_checks: Path | None) -> None:
     """Write a Gradescope autograder bundle to OUT (a .zip).
 
     Upload OUT as the assignment's autograder (Ubuntu base image); students submit a workspace
     folder (zipped), a notebook, or their micrograd/*.py files.
     """
-    count = build_gradescope(out)
+    try:
+        count = build_gradescope(out, extra_checks=extra_checks)
+    except ExtraChecksError as exc:
+        raise click.UsageError(str(exc)) from None
     size = out.stat().st_size / 1024
     click.echo(f"wrote {out}: {count} files, {size:.0f} KB", err=True)

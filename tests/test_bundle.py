@@ -292,3 +292,34 @@ def test_results_when_the_grader_crashes(bundle: Path, tmp_path: Path) -> None:
     assert results["score"] == 0
     assert "stopped with status 3 before writing its report" in results["output"]
     assert 'Traceback: "quoted" \\ back tab[31m' in results["output"]
+
+
+def test_extra_checks_travel_in_the_bundle(autograder: Path, tmp_path: Path) -> None:
+    """`--extra-checks DIR` puts the instructor's checks in the bundle; they are graded there."""
+    extra = ROOT / "examples" / "extra-checks"
+    out = tmp_path / "with-extra.zip"
+    result = invoke(["bundle", "gradescope", str(out), "--extra-checks", str(extra)])
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(out) as zf:
+        assert "kit/extra-checks/sums_of_three.py" in zf.namelist()
+        script = zf.read("run_autograder").decode()
+    assert "MAX_SCORE=58" in script  # 56 of the kit's own, 2 extra
+    kit = autograder / "source" / "kit"
+    shutil.copytree(extra, kit / "extra-checks")  # the installed kit is the same code
+    (autograder / "run_autograder").write_text(script)
+    try:
+        submit(autograder, {"micrograd": REFERENCE})
+        proc = subprocess.run(
+            [autograder / "run_autograder"],
+            env={**os.environ, "AUTOGRADER_ROOT": str(autograder)},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        results = json.loads((autograder / "results" / "results.json").read_text())
+        jsonschema.validate(results, RESULTS_SCHEMA)
+        assert results["score"] == results["max_score"] == 58, proc.stdout
+        assert any(t["name"].startswith("exercise-1: extra:") for t in results["tests"])
+    finally:
+        shutil.rmtree(kit / "extra-checks")
+        shutil.copy2(autograder / "source" / "run_autograder", autograder / "run_autograder")
