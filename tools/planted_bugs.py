@@ -1,0 +1,250 @@
+"""The planted-bug catalogue: each an edit of the reference that a student could make, and the
+check that must catch it. Plain data, no pytest: tests/test_planted_bugs.py grades each one, and
+tools/synthetic_class.py turns each into a student.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Bug:
+    exercise: int
+    check: str  # the check's exact name, or for exercise-5 a regex its name matches
+    edits: dict[str, list[tuple[str, str]]]
+    op: str = ""  # the operation the failing check's output must name
+    only: bool = False  # the named check is the only one of its exercise that fails
+
+
+ADD_RULE = "self.grad += out.grad\n            other.grad += out.grad"
+MUL_RULE = "self.grad += other.data * out.grad\n            other.grad += self.data * out.grad"
+
+ITERATIVE_TOPO = """\
+        topo = []
+        visited = set()
+        stack = [(self, False)]
+        while stack:
+            v, inputs_done = stack.pop()
+            if inputs_done:
+                topo.append(v)
+            elif v not in visited:
+                visited.add(v)
+                stack.append((v, True))
+                stack.extend((child, False) for child in v._prev if child not in visited)
+"""
+RECURSIVE_TOPO = """\
+        topo = []
+        visited = set()
+
+        def build_topo(v):
+            if v not in visited:
+                visited.add(v)
+                for child in v._prev:
+                    build_topo(child)
+                topo.append(v)
+
+        build_topo(self)
+"""
+
+
+def engine(*edits: tuple[str, str]) -> dict[str, list[tuple[str, str]]]:
+    """Edits of engine.py, the file most bugs are in."""
+    return {"engine.py": list(edits)}
+
+
+def apply_edits(name: str, text: str, replacements: list[tuple[str, str]]) -> str:
+    """`text` with each (old, new) replaced; each `old` must occur exactly once, so that a change
+    to the reference breaks the bug loudly instead of planting nothing."""
+    for old, new in replacements:
+        count = text.count(old)
+        if count != 1:
+            raise ValueError(f"{name}: {old!r} occurs {count} times, expected exactly once")
+        text = text.replace(old, new)
+    return text
+
+
+# (id, bug): the ids are the tests' ids in tests/test_planted_bugs.py
+BUGS: list[tuple[str, Bug]] = [
+    # exercise-1: + and *
+    (
+        "add-assigns-instead-of-accumulating",
+        Bug(
+            1,
+            "a node used twice accumulates (+=)",
+            engine((ADD_RULE, "self.grad = out.grad\n            other.grad = out.grad")),
+            "+",
+        ),
+    ),
+    (
+        "mul-uses-own-data",
+        Bug(
+            1,
+            "* backward",
+            engine(
+                (
+                    MUL_RULE,
+                    "self.grad += self.data * out.grad\n"
+                    "            other.grad += other.data * out.grad",
+                )
+            ),
+            "*",
+        ),
+    ),
+    (
+        "add-ignores-upstream",
+        Bug(
+            1, "+ backward", engine((ADD_RULE, "self.grad += 1\n            other.grad += 1")), "+"
+        ),
+    ),
+    # exercise-2: powers and functions of one input
+    (
+        "pow-exponent-missing-minus-one",
+        Bug(2, "** backward", engine(("self.data ** (other - 1)", "self.data**other")), "**"),
+    ),
+    (
+        "exp-uses-self-data",
+        Bug(
+            2,
+            "exp backward",
+            engine(("self.grad += out.data * out.grad", "self.grad += self.data * out.grad")),
+            "exp",
+        ),
+    ),
+    (
+        "log-multiplies-by-x",
+        Bug(
+            2,
+            "log backward",
+            engine(("self.grad += out.grad / self.data", "self.grad += out.grad * self.data")),
+            "log",
+        ),
+    ),
+    (
+        "tanh-uses-self-data",
+        Bug(2, "tanh backward", engine(("(1 - out.data**2)", "(1 - self.data**2)")), "tanh"),
+    ),
+    (
+        "relu-gradient-one-at-zero",
+        Bug(2, "relu backward", engine(("(out.data > 0)", "(self.data >= 0)")), "relu"),
+    ),
+    (
+        "sigmoid-missing-one-minus-s",
+        Bug(
+            2,
+            "sigmoid backward",
+            engine(("out.data * (1 - out.data) * out.grad", "out.data * out.grad")),
+            "sigmoid",
+        ),
+    ),
+    # exercise-3: backward()
+    (
+        "backward-without-seed",
+        Bug(
+            3,
+            "backward() seeds the output's grad with 1",
+            engine(("        self.grad = 1\n", "        pass\n")),
+        ),
+    ),
+    (
+        "backward-in-topological-not-reverse-order",
+        Bug(
+            3,
+            "topological order: every node's grad is complete before its rule runs",
+            engine(("for v in reversed(topo):", "for v in topo:")),
+        ),
+    ),
+    (
+        "recursive-topological-sort",
+        Bug(
+            3,
+            "a chain of 100,000 nodes",
+            engine((ITERATIVE_TOPO, RECURSIVE_TOPO)),
+            op="RecursionError",
+            only=True,
+        ),
+    ),
+    (
+        "backward-does-nothing",
+        Bug(
+            3,
+            "a second backward() after zeroing the grads gives the same grads",
+            engine((ITERATIVE_TOPO, "        topo = []\n"), ("        self.grad = 1\n", "")),
+        ),
+    ),
+    # exercise-4: the MLP
+    (
+        "neuron-parameters-without-bias",
+        Bug(
+            4,
+            "parameters(): count and order",
+            {"nn.py": [("return self.w + [self.b]", "return self.w")]},
+        ),
+    ),
+    (
+        "layer-parameters-in-reverse-order",
+        Bug(
+            4,
+            "parameters(): count and order",
+            {
+                "nn.py": [
+                    (
+                        "for n in self.neurons for p in n.parameters()",
+                        "for n in reversed(self.neurons) for p in n.parameters()",
+                    )
+                ]
+            },
+        ),
+    ),
+    (
+        "layer-parameters-in-reverse-order-changes-outputs",
+        Bug(
+            4,
+            "MLP(3, [4, 4, 1]) outputs match torch",
+            {
+                "nn.py": [
+                    (
+                        "for n in self.neurons for p in n.parameters()",
+                        "for n in reversed(self.neurons) for p in n.parameters()",
+                    )
+                ]
+            },
+        ),
+    ),
+    (
+        "mlp-last-layer-nonlinear",
+        Bug(
+            4,
+            "MLP(3, [4, 4, 1]) outputs match torch",
+            {"nn.py": [("nonlin=i != len(nouts) - 1", "nonlin=True")]},
+        ),
+    ),
+    (
+        "zero-grad-no-op",
+        Bug(4, "zero_grad() sets every parameter's grad to 0", {"nn.py": [("p.grad = 0", "pass")]}),
+    ),
+    # exercise-5: losses, SGD, the training step (names matched by prefix: checks still landing)
+    (
+        "sgd-step-sign-flipped",
+        Bug(5, r"SGD\.step", {"optim.py": [("p.data -= lr * p.grad", "p.data += lr * p.grad")]}),
+    ),
+    (
+        "hinge-without-relu",
+        Bug(
+            5, r"hinge_loss", {"losses.py": [("(1 + -y * s).relu()", "(1 + -y * s)")]}, "hinge_loss"
+        ),
+    ),
+    (
+        "l2-penalty-not-squared",
+        Bug(
+            5,
+            r"l2_penalty",
+            {"losses.py": [("sum(p * p for p in params)", "sum(p for p in params)")]},
+            "l2_penalty",
+        ),
+    ),
+    (
+        "train-step-without-zero-grad",
+        Bug(5, r"train_step", {"train.py": [("    optimizer.zero_grad()\n", "")]}, "train_step"),
+    ),
+]
