@@ -120,6 +120,14 @@ def notebook_files(path: Path) -> dict[str, str]:
             f"{path.name} has no marked code cells: use a notebook from the kit's "
             "exercises/notebooks/ and keep its cells holding micrograd/*.py"
         )
+    expected = nb.get("metadata", {}).get(NOTEBOOK_KEY, {}).get("files", [])
+    missing = [rel for rel in expected if isinstance(rel, str) and rel not in files]
+    if missing:
+        raise SubmissionError(
+            f"{path.name} lacks its marked cell for {', '.join(missing)} (the cell that starts "
+            f"with %%writefile {missing[0]}): was it deleted, or its metadata cleared? Copy "
+            "that cell back from the kit's exercises/notebooks/, with your code in it"
+        )
     return files
 
 

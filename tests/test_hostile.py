@@ -523,3 +523,31 @@ def test_notebook_with_a_duplicated_cell(tmp_path):
     report = grade_hostile(path, "all", codes=(2,))
     assert report["score"] == 0
     assert "two cells" in report["extra_data"]["error"]
+
+
+def test_notebook_missing_one_marked_cell(tmp_path):
+    """exercise-4's notebook carries engine.py and nn.py. Without nn.py's cell, the kit's stub
+    is not graded as the student's work: the message names the missing cell."""
+    nb = json.loads((ROOT / "exercises" / "notebooks" / "exercise-4.ipynb").read_text())
+    files = nb["metadata"]["micrograd_kit"]["files"]
+    assert len(files) >= 2
+    nb["cells"] = [
+        c
+        for c in nb["cells"]
+        if c.get("metadata", {}).get("micrograd_kit", {}).get("file") != files[-1]
+    ]
+    path = tmp_path / "exercise-4.ipynb"
+    path.write_text(json.dumps(nb))
+    report = grade_hostile(path, "all", codes=(2,))
+    assert report["score"] == 0
+    assert f"lacks its marked cell for {files[-1]}" in report["extra_data"]["error"]
+
+
+def test_notebook_of_an_old_format(tmp_path):
+    path = tmp_path / "exercise-1.ipynb"
+    path.write_text(
+        json.dumps({"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": []})
+    )
+    report = grade_hostile(path, "all", codes=(2,))
+    assert report["score"] == 0
+    assert "notebook format 3" in report["extra_data"]["error"]

@@ -214,6 +214,8 @@ def notebook(n: int, page: str, sources: dict[str, str]) -> nbformat.NotebookNod
         "display_name": "Python 3",
         "language": "python",
     }
+    # the marked cells it must keep: the grader names one that went missing
+    nb.metadata[NOTEBOOK_KEY] = {"exercise": n, "files": [f"micrograd/{m}" for m in modules]}
     # nbformat gives each cell a random id; derive them from the position instead, so that
     # the generator's output is the same every time it runs.
     for i, cell in enumerate(nb.cells):
