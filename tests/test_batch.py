@@ -295,3 +295,32 @@ def test_killed_batch_resumes_without_losing_or_duplicating_rows(tmp_path):
         assert (float(r["total"]) < 25) == broken, r
     assert set(done_before) <= {r["student"] for r in rows}
     assert not (out / ".work").exists()
+
+
+def test_a_grading_process_that_dies_costs_one_row_only(tmp_path):
+    """A grader crash (simulated by an extra check that kills its own process on one student's
+    submission) is recorded as `crashed` with no scores; the others are graded, and a rerun
+    tries the crashed one again."""
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "crash.py").write_text(
+        "import os, signal\n"
+        "from grader.checking import check\n\n\n"
+        '@check(exercise=1, points=1, name="extra: crash on CRASH")\n'
+        "def crash(ctx):\n"
+        '    if (ctx.sandbox.package / "micrograd" / "CRASH").exists():\n'
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    submissions, out = tmp_path / "submissions", tmp_path / "grades"
+    submissions.mkdir()
+    for name in ("amy", "ben", "cat"):
+        workspace(submissions / name)
+    (submissions / "ben" / "micrograd" / "CRASH").write_text("")
+    args = [str(submissions), "--out", str(out), "-e", "1", "--extra-checks", str(extra)]
+    result = grade_batch(*args, "--jobs", "1")
+    rows = {r["student"]: r for r in gradebook(out)}
+    assert rows["ben"]["status"] == "crashed" and rows["ben"]["total"] == "", result.stderr
+    assert "grading process died" in rows["ben"]["note"]
+    assert rows["amy"]["total"] == rows["cat"]["total"] == "11"
+    again = grade_batch(*args)
+    assert "2 already graded, 1 to grade" in again.stderr, again.stderr
