@@ -17,6 +17,7 @@ so neither is ever seen half written.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -27,7 +28,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -379,7 +380,6 @@ def run_batch(
     timeout: float = 900.0,
     force: bool = False,
     stream: TextIO = sys.stderr,
-    on_progress: Callable[[G.Row], None] | None = None,
 ) -> BatchResult:
     """Grade every entry of `submissions` into `out`; see the module's docstring."""
     from grader.runner import load_extra_checks
@@ -388,6 +388,13 @@ def run_batch(
     entries, clashes = find_entries(submissions)
     fingerprint = grading_fingerprint(exercises, extra_checks)
     students, work = out / "students", out / ".work"
+    out.mkdir(parents=True, exist_ok=True)
+    lock = open(out / ".lock", "w")  # held until this process ends, however it ends
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.close()
+        raise BatchError(f"another batch is writing to {out}: wait for it, or stop it") from None
     shutil.rmtree(work, ignore_errors=True)  # leftovers of a killed run: half-written folders
     students.mkdir(parents=True, exist_ok=True)
     work.mkdir(parents=True)
@@ -429,8 +436,6 @@ def run_batch(
             rows[done.entry.student] = G.row_from_results(done.results)
             graded_now += 1
             progress.step(done.entry.student)
-            if on_progress:
-                on_progress(rows[done.entry.student])
             if time.monotonic() - last_save > 1.0:
                 save()
                 last_save = time.monotonic()
@@ -442,6 +447,7 @@ def run_batch(
         progress.finish()
         save()
         shutil.rmtree(work, ignore_errors=True)
+    lock.close()
     listed = sorted(rows.values(), key=lambda r: r.student)
     counts: dict[str, int] = {}
     for r in listed:

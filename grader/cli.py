@@ -232,7 +232,9 @@ def batch_command(
     the student's id) into OUT/gradebook.csv, OUT/summary.md and OUT/students/ID/.
 
     Run it again after an interruption: it grades only what is new or changed.
-    Exit status: 0 all graded, 1 some submissions could not be graded, 2 bad arguments.
+    Exit status: 0 all graded, 1 some submissions could not be graded, 2 nothing could be
+    graded (bad arguments, another batch writing to OUT, grading processes that cannot start),
+    130 interrupted.
     """
     from grader.batch import BatchError, run_batch
     from grader.gradebook import WITH_SCORES
@@ -253,7 +255,8 @@ def batch_command(
     try:
         result = run_batch(submissions, out, chosen, jobs, extra_checks, timeout, force)
     except BatchError as exc:
-        raise click.ClickException(str(exc)) from None
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
     counts = ", ".join(f"{n} {status}" for status, n in sorted(result.counts.items()))
     click.echo(f"{len(result.rows)} submissions: {counts}", err=True)
     click.echo(f"gradebook: {out / 'gradebook.csv'}\nsummary:   {out / 'summary.md'}", err=True)

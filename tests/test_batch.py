@@ -324,3 +324,15 @@ def test_a_grading_process_that_dies_costs_one_row_only(tmp_path):
     assert rows["amy"]["total"] == rows["cat"]["total"] == "11"
     again = grade_batch(*args)
     assert "2 already graded, 1 to grade" in again.stderr, again.stderr
+
+
+def test_two_batches_cannot_write_one_gradebook(small_class, tmp_path):
+    import fcntl
+
+    out = tmp_path / "grades"
+    out.mkdir()
+    with open(out / ".lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        result = grade_batch(str(small_class), "--out", str(out), "-e", "1")
+    assert result.returncode == 2 and "another batch is writing" in result.stderr
+    assert not (out / "gradebook.csv").exists()
