@@ -9,6 +9,7 @@ A reply carries numbers only; every verdict is reached in the grader's process.
 Standard library only: this file is the one part of the grader that student code can see.
 """
 
+import gc
 import json
 import math
 import os
@@ -176,12 +177,19 @@ def do_forward_batch(req):
 
 
 def do_chain(req):
-    """A chain x -> x*1.0 + 0.0 ... of n nodes; backward() from its end."""
+    """A chain x -> x + 0.0 -> ... of n nodes; backward() from its end, d/dx back.
+
+    Every node stays alive until the end, yet the cyclic garbage collector, triggered by the
+    new objects, scans the growing graph again and again: that was most of the check's time.
+    It is paused here; main() collects the graph (cyclic through each node's `_backward`
+    closure) once the reply is on its way.
+    """
     Value = value_class()
+    gc.disable()
     x = Value(float(req["x"]))
     y = x
     for _ in range(req["length"]):
-        y = y + 0.0 if req.get("op", "add") == "add" else y * 1.0
+        y = y + 0.0
     y.backward()
     return {"grad": plain([x.grad])[0]}
 
@@ -323,6 +331,9 @@ def main():
         reply["id"] = req["id"]
         replies.write(json.dumps(reply) + "\n")
         replies.flush()
+        if not gc.isenabled():  # a request paused the collector: its garbage goes now,
+            gc.enable()  # while the grader reads the reply
+            gc.collect()
 
 
 if __name__ == "__main__":

@@ -71,6 +71,18 @@ def twice(ctx):
         )
 
 
+@check(
+    3,
+    1,
+    "random expressions through backward()",
+    hint="the smallest expression found that gets a wrong gradient is shown.",
+)
+def random_ex3(ctx):
+    random_expressions(ctx, EX1_OPS, mode="backward", examples=15)
+
+
+# Last of the exercise: the worker frees the chain's 200,000 Values after its reply, and no
+# other check of exercise-3 then waits for that.
 @check(3, 2, f"a chain of {CHAIN:,} nodes", hint=RECURSION_HINT)
 def deep_chain(ctx):
     try:
@@ -86,13 +98,3 @@ def deep_chain(ctx):
         raise Fail(
             f"x -> x + 0.0 -> ... ({CHAIN:,} times): d/dx should be 1, got {fmt(reply.get('grad'))}"
         )
-
-
-@check(
-    3,
-    1,
-    "random expressions through backward()",
-    hint="the smallest expression found that gets a wrong gradient is shown.",
-)
-def random_ex3(ctx):
-    random_expressions(ctx, EX1_OPS, mode="backward", examples=15)

@@ -3,14 +3,38 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import math
+from collections.abc import Iterator
 
 from grader.checking import Context, judge_expression
 from grader.expressions import torch_values
 from grader.sandbox import StudentError, WorkerFailed
 
 
+@contextlib.contextmanager
+def only_new_objects_collected() -> Iterator[None]:
+    """Set the objects that exist now aside from the garbage collector (gc.freeze) for a while.
+
+    With torch loaded, a full collection scans a heap so large that it takes a tenth of a
+    second, and hypothesis caused two: one while it is imported (it creates enough objects
+    to trigger one) and one on its first test in a process (to see that a PRNG it registers
+    is referenced); together they were most of a quick check's time. Set aside, torch's
+    objects are neither scanned nor freed; they are put back afterwards (gc.unfreeze), so
+    nothing stays uncollectable.
+    """
+    if gc.get_freeze_count():  # someone else froze objects: leave their arrangement alone
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+@only_new_objects_collected()
 def random_expressions(
     ctx: Context, ops: set[str], mode: str = "rules", examples: int = 25
 ) -> None:
