@@ -6,7 +6,10 @@ import contextlib
 import gc
 import io
 import math
+import os
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 from grader.checking import Context, judge_expression
 from grader.expressions import torch_values
@@ -39,8 +42,12 @@ def random_expressions(
     ctx: Context, ops: set[str], mode: str = "rules", examples: int = 25
 ) -> None:
     from hypothesis import HealthCheck, Phase, assume, given, settings
+    from hypothesis.configuration import set_hypothesis_home_dir
 
     from grader.strategies import expressions
+
+    # hypothesis keeps a cache in ./.hypothesis: not in the folder the student grades from
+    set_hypothesis_home_dir(Path(tempfile.gettempdir()) / f"micrograd-grader-{os.getuid()}")
 
     stop: list[BaseException] = []  # after a worker failure, fail fast instead of retrying
 
