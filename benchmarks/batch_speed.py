@@ -1,14 +1,14 @@
 """How fast `grade batch` grades a class, with one grading process and with two.
 
-    python benchmarks/batch_speed.py [--size 100] [--sample 8]
+    python benchmarks/batch_speed.py [--size 100] [--sample 20]
 
 Writes a synthetic class (tools/synthetic_class.py), then, in the same run:
 1. grades it on exercises 1-4 with --jobs 1 and with --jobs 2, and prints submissions per
    minute for each, seconds per submission, and the ratio. Goals: --jobs 2 at least 1.7 times
    --jobs 1, and at most 0.5 s per submission with --jobs 2.
-2. grades a sample of it on every exercise twice: a separate `grade all --submission` per
-   student (torch imported once per student), and one batch with --jobs 1 (torch imported
-   once per grading process), and prints the cost per submission of each.
+2. grades a sample of it twice, on exercise 1 and on every exercise: a separate `grade`
+   command per student (torch imported once per student), and one batch with --jobs 1 (torch
+   imported once per grading process), and prints the cost per submission of each.
 Times are wall times of whole commands, start-up included.
 """
 
@@ -41,7 +41,7 @@ def timed(cmd: list[str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=100)
-    parser.add_argument("--sample", type=int, default=8)
+    parser.add_argument("--sample", type=int, default=20)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="batch-speed-"))
     try:
@@ -76,19 +76,23 @@ def main() -> None:
         for r in chosen:
             src = tmp / "class" / r["entry"]
             (shutil.copytree if src.is_dir() else shutil.copy)(src, sample / r["entry"])
-        print(f"{len(chosen)} of them, every exercise:")
-        alone = sum(
-            timed(
-                [*GRADE, "all", "--submission", str(sample / r["entry"]), "--format", "json"]
-                + ["--pictures", str(tmp / "pictures")]
+        for label, command, only in [
+            ("exercise-1", "exercise-1", ["--exercise=1"]),
+            ("every exercise", "all", []),
+        ]:
+            alone = sum(
+                timed(
+                    [*GRADE, command, "--submission", str(sample / r["entry"]), "--format"]
+                    + ["json", "--pictures", str(tmp / "pictures")]
+                )
+                for r in chosen
             )
-            for r in chosen
-        )
-        batch = timed(
-            [*GRADE, "batch", str(sample), "--out", str(tmp / "sample-grades")] + ["--jobs=1"]
-        )
-        print(f"  a separate `grade all` per student: {alone / len(chosen):.2f} s per submission")
-        print(f"  one batch, --jobs 1:               {batch / len(chosen):.2f} s per submission")
+            out = tmp / f"sample-grades-{command}"
+            batch = timed([*GRADE, "batch", str(sample), "--out", str(out), "--jobs=1", *only])
+            print(f"{len(chosen)} of them, {label}, seconds per submission:")
+            separate = f"a separate `grade {command}` per student:"
+            print(f"  {separate:<46} {alone / len(chosen):.2f}")
+            print(f"  {'one batch, --jobs 1:':<46} {batch / len(chosen):.2f}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
