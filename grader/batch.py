@@ -153,7 +153,9 @@ class Pool:
         self.crashes_in_a_row = 0
 
     def _spawn(self, index: int) -> Slot:
-        log = self.work / f"grading-process-{index}.log"
+        # what a grading process prints (warnings, a crash's traceback) is kept for later
+        log = self.work.parent / "logs" / f"grading-process-{index}.log"
+        log.parent.mkdir(exist_ok=True)
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         with open(log, "ab") as err:
             proc = subprocess.Popen(
