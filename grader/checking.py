@@ -5,7 +5,8 @@ A check is a function of a Context, declared with its points beside it:
     @check(exercise=2, points=2, name="tanh backward")
     def tanh_backward(ctx): ...
 
-It passes by returning, and fails by raising Fail with an explanation. Exceptions from the
+It passes by returning (a string it returns is a note shown beside the pass), and fails by
+raising Fail with an explanation. Exceptions from the
 student's code (sandbox.StudentError) and a failed worker (sandbox.WorkerFailed) are turned
 into results by the runner, so a check only says what it expected.
 
@@ -43,7 +44,7 @@ class Check:
     exercise: int
     name: str
     points: float
-    run: Callable[[Context], None]
+    run: Callable[[Context], str | None]
     hint: str = ""
 
 
@@ -51,7 +52,7 @@ REGISTRY: list[Check] = []
 
 
 def check(exercise: int, points: float, name: str, hint: str = ""):
-    def register(fn: Callable[[Context], None]) -> Callable[[Context], None]:
+    def register(fn: Callable[[Context], str | None]) -> Callable[[Context], str | None]:
         REGISTRY.append(Check(exercise, name, points, fn, hint))
         return fn
 

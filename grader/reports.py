@@ -49,6 +49,12 @@ def text(report: R.Report, colour: bool = False) -> str:
                 lines.append(f"    hint: {c.hint}")
             if c.details.get("picture"):
                 lines.append(f"    picture: {c.details['picture']}")
+    notes = [c for c in report.checks if c.passed and c.message]
+    if notes:
+        lines += ["", style("Notes", bold=True)]
+        for c in notes:
+            lines.append(f"- exercise-{c.exercise}: {c.name} (passed)")
+            lines += [f"    {part}" for part in c.message.splitlines()]
     other = [p for p in report.pictures if p not in {c.details.get("picture") for c in failures}]
     if other:
         lines += ["", "Pictures: " + ", ".join(other)]
@@ -86,6 +92,11 @@ def markdown(report: R.Report, title: str = "Feedback") -> str:
                 lines += ["", f"*Hint:* {_md(c.hint)}"]
             if c.details.get("picture"):
                 lines += ["", f"![the graph of the failing expression]({c.details['picture']})"]
+    notes = [c for c in report.checks if c.passed and c.message]
+    if notes:
+        lines += ["", "## Notes"]
+        for c in notes:
+            lines += ["", f"- exercise-{c.exercise}: {_md(c.name)} (passed): {_md(c.message)}"]
     shown = {c.details.get("picture") for c in failures}
     for picture in (p for p in report.pictures if p not in shown):
         lines += ["", f"![{Path(picture).stem}]({picture})"]
@@ -108,7 +119,7 @@ def _fence(text: str) -> str:
 
 def _test_output(c: R.CheckResult) -> str:
     if c.passed:
-        return "passed"
+        return f"passed\nnote: {c.message}" if c.message else "passed"
     parts = [f"{c.outcome}: {c.message}" if c.message else c.outcome]
     if c.hint:
         parts.append(f"hint: {c.hint}")

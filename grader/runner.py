@@ -128,7 +128,7 @@ def run_check(check: Check, ctx: Context) -> R.CheckResult:
         )
 
     try:
-        check.run(ctx)
+        note = check.run(ctx)
     except Fail as exc:
         return result(R.WRONG, exc.message, exc.rule, exc.details)
     except StudentError as exc:
@@ -142,7 +142,7 @@ def run_check(check: Check, ctx: Context) -> R.CheckResult:
             f"internal grader error ({tb}); this check could not run",
             details={"grader_error": True},
         )
-    return result(R.PASSED)
+    return result(R.PASSED, note if isinstance(note, str) else "")
 
 
 def grade(

@@ -183,15 +183,35 @@ def do_chain(req):
     new objects, scans the growing graph again and again: that was most of the check's time.
     It is paused here; main() collects the graph (cyclic through each node's `_backward`
     closure) once the reply is on its way.
+
+    A recursive topological sort (micrograd's own) stops near Python's default limit of 1,000
+    calls. Then the chain is built again and walked once more with the limit raised past its
+    length, so the reply tells a recursive backward() (`recursive`) from a wrong one.
     """
     Value = value_class()
     gc.disable()
-    x = Value(float(req["x"]))
-    y = x
-    for _ in range(req["length"]):
-        y = y + 0.0
-    y.backward()
-    return {"grad": plain([x.grad])[0]}
+
+    def chain():
+        x = Value(float(req["x"]))
+        y = x
+        for _ in range(req["length"]):
+            y = y + 0.0
+        return x, y
+
+    x, y = chain()
+    try:
+        y.backward()
+        return {"grad": plain([x.grad])[0], "recursive": False}
+    except RecursionError:
+        pass
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(4 * req["length"] + 10_000)
+    try:
+        x, y = chain()
+        y.backward()
+    finally:
+        sys.setrecursionlimit(limit)
+    return {"grad": plain([x.grad])[0], "recursive": True}
 
 
 def make_mlp(nn, req):

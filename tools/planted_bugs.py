@@ -155,13 +155,18 @@ BUGS: list[tuple[str, Bug]] = [
         ),
     ),
     (
-        "recursive-topological-sort",
+        # A recursive sort (RECURSIVE_TOPO, micrograd's) is not a bug the grader takes points
+        # for: it passes the deep chain with a note. Forgetting which nodes were visited is.
+        "topological-sort-forgets-visited-nodes",
         Bug(
             3,
-            "a chain of 100,000 nodes",
-            engine((ITERATIVE_TOPO, RECURSIVE_TOPO)),
-            op="RecursionError",
-            only=True,
+            "shared nodes: a diamond",
+            engine(
+                (
+                    "            elif v not in visited:\n                visited.add(v)\n",
+                    "            else:\n",
+                )
+            ),
         ),
     ),
     (

@@ -10,6 +10,7 @@ from grader.checks.properties import random_expressions
 from grader.sandbox import StudentError, WorkerFailed
 
 CHAIN = 100_000
+DEFAULT_RECURSION_LIMIT = 1000
 RECURSION_HINT = (
     "a recursive topological sort goes one Python call deeper per node and overflows the "
     "call stack; keep your own stack (a list) of nodes to visit instead"
@@ -47,6 +48,9 @@ def topological_order(ctx):
 def diamond(ctx):
     expr = Expression.of([["x", 0], ["mulc", 0, 3.0], ["addc", 0, 2.0], ["mul", 1, 2]], [0.7])
     judge_expression(ctx, expr, upstream=1.0, mode="backward")
+    # the shared node inside the graph, not a leaf: if its rule ran twice, x's grad would too
+    nodes = [["x", 0], ["mul", 0, 0], ["addc", 1, 1.0], ["mulc", 1, 3.0], ["mul", 2, 3]]
+    judge_expression(ctx, Expression.of(nodes, [0.7]), upstream=1.0, mode="backward")
 
 
 @check(
@@ -98,3 +102,11 @@ def deep_chain(ctx):
         raise Fail(
             f"x -> x + 0.0 -> ... ({CHAIN:,} times): d/dx should be 1, got {fmt(reply.get('grad'))}"
         )
+    if reply.get("recursive") is True:
+        # Full marks (micrograd's own backward() is recursive), and a word on why it matters.
+        return (
+            f"your backward() is recursive: it raised RecursionError at Python's default limit "
+            f"of {DEFAULT_RECURSION_LIMIT:,} calls, and passed once the grader raised the limit. "
+            f"Your own programs keep the default, so {RECURSION_HINT}"
+        )
+    return None
