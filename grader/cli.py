@@ -251,7 +251,8 @@ def batch_command(
     def stop(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGTERM, stop)  # `kill`: stop as for Ctrl-C, gradebook saved
+    signal.signal(signal.SIGINT, stop)  # even where the shell started us with Ctrl-C ignored
     try:
         result = run_batch(submissions, out, chosen, jobs, extra_checks, timeout, force)
     except BatchError as exc:

@@ -336,3 +336,27 @@ def test_two_batches_cannot_write_one_gradebook(small_class, tmp_path):
         result = grade_batch(str(small_class), "--out", str(out), "-e", "1")
     assert result.returncode == 2 and "another batch is writing" in result.stderr
     assert not (out / "gradebook.csv").exists()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "term"])
+def test_interrupted_batch_saves_and_says_how_to_go_on(tmp_path, signum):
+    submissions, out = tmp_path / "submissions", tmp_path / "grades"
+    submissions.mkdir()
+    for i in range(6):
+        workspace(submissions / f"s{i}")
+    args = [str(submissions), "--out", str(out), "-e", "1", "-e", "2", "-e", "3", "--jobs", "1"]
+    cmd = [sys.executable, "-m", "grader.cli", "batch", *args]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list((out / "students").glob("*/results.json")):
+        assert time.monotonic() < deadline and proc.poll() is None, "the batch did not start"
+        time.sleep(0.05)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "run the same command again" in err
+    statuses = [r["status"] for r in gradebook(out)]
+    assert len(statuses) == 6 and "graded" in statuses and "pending" in statuses
+    result = grade_batch(*args)
+    assert result.returncode == 0 and "0 to grade" not in result.stderr
+    assert [r["status"] for r in gradebook(out)] == ["graded"] * 6
