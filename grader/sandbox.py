@@ -145,6 +145,32 @@ def die_with_parent() -> None:
         pass
 
 
+SHARED_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm")  # where anyone may write
+
+
+def remove_files_of(uid: int) -> None:
+    """Remove what user `uid` left in the world-writable folders.
+
+    The worker's user is its grader's alone, so whatever it owns there is the worker's, and
+    goes when the worker does, as its processes do.
+    """
+    for folder in SHARED_FOLDERS:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.stat(follow_symlinks=False).st_uid != uid:
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+            except OSError:
+                pass
+
+
 def _limit(limits: Limits, as_nobody: bool) -> None:  # runs in the child between fork and exec
     die_with_parent()
     if as_nobody:
@@ -274,6 +300,8 @@ class Sandbox:
     def close(self) -> None:
         self._stop()
         shutil.rmtree(self.root, ignore_errors=True)
+        if self.drops:
+            remove_files_of(worker_uid())
 
     def __enter__(self) -> Sandbox:
         return self

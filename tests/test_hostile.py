@@ -551,3 +551,21 @@ def test_notebook_of_an_old_format(tmp_path):
     report = grade_hostile(path, "all", codes=(2,))
     assert report["score"] == 0
     assert "notebook format 3" in report["extra_data"]["error"]
+
+
+@pytest.mark.skipif(not isolation()[1], reason="the worker has a user of its own only as root")
+def test_files_left_in_shared_folders_are_removed(tmp_path):
+    marker = f"micrograd-leftover-{uuid.uuid4().hex}"
+    prelude = (
+        "import os\n"
+        f"for _d in ('/tmp', '/var/tmp', '/dev/shm'):\n"
+        "    try:\n"
+        f"        os.makedirs(_d + '/{marker}/inner', exist_ok=True)\n"
+        f"        open(_d + '/{marker}.txt', 'w').write('left behind')\n"
+        "    except OSError:\n"
+        "        pass\n"
+    )
+    ws = make_workspace(tmp_path, files={"engine.py": prelude + ENGINE})
+    grade_hostile(ws, codes=(0,))
+    left = [p for d in ("/tmp", "/var/tmp", "/dev/shm") for p in Path(d).glob(f"{marker}*")]
+    assert left == []
