@@ -180,7 +180,7 @@ main.add_command(
 main.add_command(bundle)
 
 
-@main.command("batch")
+@main.command("batch", short_help="Grade a folder of submissions into a gradebook.")
 @click.argument("submissions", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option(
     "--out",
