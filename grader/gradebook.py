@@ -17,6 +17,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.reports import md_inert
+
 # A row's status. Only GRADED and SANDBOX_FAILED rows carry scores: the others could not be
 # graded, and a blank is not a zero.
 GRADED = "graded"  # every check ran and gave its verdict
@@ -56,7 +58,11 @@ def row_from_results(data: dict) -> Row:
     scores = {int(k.split("-")[1]): float(v["score"]) for k, v in exercises.items()}
     tops = {int(k.split("-")[1]): float(v["max_score"]) for k, v in exercises.items()}
     failed = [
-        (t["name"], t.get("extra_data", {}).get("outcome", ""), t.get("extra_data", {}).get("rule"))
+        (
+            t["name"],
+            t.get("extra_data", {}).get("outcome", ""),
+            t.get("extra_data", {}).get("rule") or "",
+        )
         for t in data.get("tests", [])
         if t.get("status") != "passed"
     ]
@@ -67,7 +73,7 @@ def row_from_results(data: dict) -> Row:
         entry=batch.get("entry", ""),
         scores=scores if status in WITH_SCORES else {},
         max_scores=tops,
-        failed=[(n, o, r or "") for n, o, r in failed] if status in WITH_SCORES else [],
+        failed=failed if status in WITH_SCORES else [],
     )
 
 
@@ -151,7 +157,9 @@ def summary_md(rows: list[Row], exercises: list[int], top: int = 15) -> str:
         lines += ["| check | failed by | mostly |", "|---|---|---|"]
         for name, count in failed.most_common(top):
             mostly = outcomes[name].most_common(1)[0][0]
-            lines.append(f"| {_md(name)} | {count} ({100 * count / len(scored):.0f}%) | {mostly} |")
+            lines.append(
+                f"| {md_inert(name)} | {count} ({100 * count / len(scored):.0f}%) | {mostly} |"
+            )
     else:
         lines.append("None: every graded submission passed every check.")
     students_per_rule = Counter(
@@ -160,7 +168,7 @@ def summary_md(rows: list[Row], exercises: list[int], top: int = 15) -> str:
     if students_per_rule:
         lines += ["", "## Rules found wrong", "", "| rule | students |", "|---|---|"]
         for rule, count in sorted(students_per_rule.items(), key=lambda rc: (-rc[1], rc[0]))[:top]:
-            lines.append(f"| {_md(rule)} | {count} |")
+            lines.append(f"| {md_inert(rule)} | {count} |")
     ungraded = [r for r in rows if r.status not in WITH_SCORES]
     sandbox = [r for r in rows if r.status == SANDBOX_FAILED]
     for title, group in [
@@ -170,7 +178,7 @@ def summary_md(rows: list[Row], exercises: list[int], top: int = 15) -> str:
         if group:
             lines += ["", f"## {title}", ""]
             lines += [
-                f"- {_md(r.student)}: {r.status}: {_md(_one_line(r.note))}"
+                f"- {md_inert(r.student)}: {r.status}: {md_inert(_one_line(r.note))}"
                 for r in sorted(group, key=lambda r: r.student)
             ]
     return "\n".join(lines) + "\n"
@@ -186,10 +194,6 @@ def _band(score: float, best: float) -> str:
         if share <= limit:
             return band
     return "76-99%"
-
-
-def _md(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace("|", "\\|")
 
 
 def write_atomically(path: Path, text: str) -> None:

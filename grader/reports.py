@@ -70,33 +70,40 @@ def text(report: R.Report, colour: bool = False) -> str:
 def markdown(report: R.Report, title: str = "Feedback") -> str:
     """The student's feedback as Markdown: the same explanations as the terminal report."""
     if report.error:
-        return f"# {title}\n\nCould not grade: {_md(report.error)}\n"
+        return f"# {title}\n\nCould not grade: {md_inert(report.error)}\n"
     lines = [f"# {title}", "", f"**Total: {_points(report.score)}/{_points(report.max_score)}**"]
     lines += ["", "| exercise | score |", "|---|---|"]
     for n, (score, top) in report.by_exercise().items():
-        lines.append(f"| exercise-{n}: {_md(EXERCISES[n])} | {_points(score)}/{_points(top)} |")
+        lines.append(
+            f"| exercise-{n}: {md_inert(EXERCISES[n])} | {_points(score)}/{_points(top)} |"
+        )
     for n in report.exercises:
-        lines += ["", f"## exercise-{n}: {_md(EXERCISES[n])}", ""]
+        lines += ["", f"## exercise-{n}: {md_inert(EXERCISES[n])}", ""]
         for c in (c for c in report.checks if c.exercise == n):
             mark = "✅" if c.passed else "❌"
             why = "" if c.passed else f" — {c.outcome}"
-            lines.append(f"- {mark} {_md(c.name)} ({_points(c.score)}/{_points(c.max_score)}){why}")
+            lines.append(
+                f"- {mark} {md_inert(c.name)} ({_points(c.score)}/{_points(c.max_score)}){why}"
+            )
     failures = [c for c in report.checks if not c.passed]
     if failures:
         lines += ["", "## What went wrong"]
         for c in failures:
-            lines += ["", f"### exercise-{c.exercise}: {_md(c.name)} ({c.outcome})", ""]
+            lines += ["", f"### exercise-{c.exercise}: {md_inert(c.name)} ({c.outcome})", ""]
             if c.message:
                 lines += [_fence(c.message)]
             if c.hint:
-                lines += ["", f"*Hint:* {_md(c.hint)}"]
+                lines += ["", f"*Hint:* {md_inert(c.hint)}"]
             if c.details.get("picture"):
                 lines += ["", f"![the graph of the failing expression]({c.details['picture']})"]
     notes = [c for c in report.checks if c.passed and c.message]
     if notes:
         lines += ["", "## Notes"]
         for c in notes:
-            lines += ["", f"- exercise-{c.exercise}: {_md(c.name)} (passed): {_md(c.message)}"]
+            lines += [
+                "",
+                f"- exercise-{c.exercise}: {md_inert(c.name)} (passed): {md_inert(c.message)}",
+            ]
     shown = {c.details.get("picture") for c in failures}
     for picture in (p for p in report.pictures if p not in shown):
         lines += ["", f"![{Path(picture).stem}]({picture})"]
@@ -105,7 +112,7 @@ def markdown(report: R.Report, title: str = "Feedback") -> str:
     return "\n".join(lines) + "\n"
 
 
-def _md(text: str) -> str:
+def md_inert(text: str) -> str:
     """Student-influenced text made inert in Markdown: no HTML, no broken tables."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace("|", "\\|")
 
