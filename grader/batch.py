@@ -335,8 +335,6 @@ class Progress:
 @dataclass
 class BatchResult:
     rows: list[G.Row]
-    graded_now: int
-    reused: int
     interrupted: bool = False
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -427,7 +425,7 @@ def run_batch(
         f"{len(todo)} to grade with {jobs} processes\n"
     )
     progress = Progress(len(todo), stream)
-    graded_now, interrupted, last_save = 0, False, time.monotonic()
+    interrupted, last_save = False, time.monotonic()
     pool = Pool(jobs, exercises, extra_checks, work, timeout) if todo else None
     try:
         for done in pool.run(todo) if pool else []:
@@ -436,7 +434,6 @@ def run_batch(
                 done.results = write_failed(done, done.out, exercises, extra)
             install(done, students)
             rows[done.entry.student] = G.row_from_results(done.results)
-            graded_now += 1
             progress.step(done.entry.student)
             if time.monotonic() - last_save > 1.0:
                 save()
@@ -454,4 +451,4 @@ def run_batch(
     counts: dict[str, int] = {}
     for r in listed:
         counts[r.status] = counts.get(r.status, 0) + 1
-    return BatchResult(listed, graded_now, reused, interrupted, counts)
+    return BatchResult(listed, interrupted, counts)

@@ -87,12 +87,15 @@ def run(
     sys.exit(0 if report.all_passed else (1 if graded else 2))
 
 
+extra_checks_option = click.option(
+    "--extra-checks",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="A folder of the instructor's own checks (*.py using @check), graded too.",
+)
+
+
 def grading_options(fn):
-    fn = click.option(
-        "--extra-checks",
-        type=click.Path(file_okay=False, path_type=Path),
-        help="A folder of the instructor's own checks (*.py using @check), graded too.",
-    )(fn)
+    fn = extra_checks_option(fn)
     fn = click.option(
         "--pictures",
         type=click.Path(file_okay=False, path_type=Path),
@@ -206,11 +209,7 @@ main.add_command(bundle)
     show_default="the number of cores",
     help="Submissions graded at once.",
 )
-@click.option(
-    "--extra-checks",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="A folder of the instructor's own checks (*.py using @check), graded too.",
-)
+@extra_checks_option
 @click.option(
     "--timeout",
     type=click.FloatRange(min=1),
