@@ -13,8 +13,6 @@ import os
 import re
 import signal
 import sys
-import time
-import traceback
 from pathlib import Path
 
 import click
@@ -25,12 +23,9 @@ from grader.runner import (
     EXERCISES,
     ExtraChecksError,
     checks_for,
-    could_not_grade,
-    grade,
+    grade_submission,
     load_extra_checks,
 )
-from grader.sandbox import TooLarge
-from grader.submission import SubmissionError, open_submission
 
 FORMATS = {"text": None, "json": reports.as_json, "junit": reports.junit}
 
@@ -54,22 +49,8 @@ def run(
     if pictures is None:
         pictures = (output.parent if output else Path.cwd()) / "grade-pictures"
     show_progress = fmt == "text" and output is None and sys.stderr.isatty()
-    start = time.monotonic()
-    try:
-        with open_submission(submission) as workspace:
-            report = grade(
-                workspace,
-                exercises,
-                pictures,
-                progress=_progress if show_progress else None,
-                extra=extra,
-            )
-    except (SubmissionError, TooLarge) as exc:
-        report = could_not_grade(exercises, str(exc), extra)
-    except Exception as exc:  # a bug in the grader: still a recorded result
-        detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
-        report = could_not_grade(exercises, f"internal grader error ({detail})", extra)
-    report.execution_time = time.monotonic() - start
+    progress = _progress if show_progress else None
+    report = grade_submission(submission, exercises, pictures, progress, extra)
     if show_progress:
         click.echo("\r\033[K", nl=False, err=True)
     if fmt == "text":

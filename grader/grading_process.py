@@ -16,8 +16,6 @@ import json
 import os
 import signal
 import sys
-import time
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,9 +23,8 @@ from grader import gradebook as G
 from grader import reports
 from grader import results as R
 from grader.checking import Check
-from grader.runner import could_not_grade, grade, load_extra_checks
-from grader.sandbox import TooLarge, die_with_parent
-from grader.submission import SubmissionError, open_submission
+from grader.runner import grade_submission, load_extra_checks
+from grader.sandbox import die_with_parent
 
 
 def status_of(report: R.Report) -> tuple[str, str]:
@@ -83,16 +80,7 @@ def relative_pictures(report: R.Report, out: Path) -> None:
 
 def grade_one(task: dict, exercises: list[int], extra: Sequence[Check]) -> dict:
     out = Path(task["out"])
-    start = time.monotonic()
-    try:
-        with open_submission(Path(task["entry"])) as workspace:
-            report = grade(workspace, exercises, out / "pictures", extra=extra)
-    except (SubmissionError, TooLarge) as exc:
-        report = could_not_grade(exercises, str(exc), extra)
-    except Exception as exc:  # a bug in the grader: recorded, and the batch goes on
-        detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
-        report = could_not_grade(exercises, f"internal grader error ({detail})", extra)
-    report.execution_time = time.monotonic() - start
+    report = grade_submission(Path(task["entry"]), exercises, out / "pictures", extra=extra)
     relative_pictures(report, out)
     status, note = status_of(report)
     data = results_json(report, task, status, note)

@@ -195,3 +195,30 @@ def draw_failure(res: R.CheckResult, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     slug = re.sub(r"[^a-z0-9]+", "-", f"exercise-{res.exercise}-{res.name}".lower()).strip("-")
     return draw_dot(nodes[-1], folder / f"{slug}.svg", mark=mark)
+
+
+def grade_submission(
+    submission: Path,
+    exercises: list[int],
+    pictures: Path | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+    extra: Sequence[Check] = (),
+) -> R.Report:
+    """Grade a submission (a folder, .zip or notebook): always a report, never an exception.
+
+    One that cannot be read, and a bug in the grader, both end as a report that says why.
+    """
+    from grader.sandbox import TooLarge
+    from grader.submission import SubmissionError, open_submission
+
+    start = time.monotonic()
+    try:
+        with open_submission(submission) as workspace:
+            report = grade(workspace, exercises, pictures, progress=progress, extra=extra)
+    except (SubmissionError, TooLarge) as exc:
+        report = could_not_grade(exercises, str(exc), extra)
+    except Exception as exc:  # a bug in the grader: still a recorded result
+        detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        report = could_not_grade(exercises, f"internal grader error ({detail})", extra)
+    report.execution_time = time.monotonic() - start
+    return report
