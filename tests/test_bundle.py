@@ -162,7 +162,7 @@ def test_bundle_layout(bundle: Path) -> None:
         run = zf.read("run_autograder").decode()
     for script in ["setup.sh", "run_autograder"]:
         assert stat.S_IMODE(infos[script].external_attr >> 16) == 0o755
-    for rel in ["pyproject.toml", "README.md", "grader/cli.py", "grader/worker.py"]:
+    for rel in ["pyproject.toml", "README.md", "grader/cli.py", "grader/sandbox/worker/main.py"]:
         assert f"kit/{rel}" in infos
     for module in ["engine.py", "nn.py", "losses.py", "optim.py", "train.py", "data.py"]:
         assert f"kit/reference/micrograd/{module}" in infos

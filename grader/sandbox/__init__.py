@@ -1,6 +1,6 @@
 """Run student code in a separate, limited worker process and talk to it in plain numbers.
 
-The worker (grader/worker.py) starts from a temporary copy of the submission's `micrograd/`
+The worker (grader/sandbox/worker/main.py) starts from a temporary copy of the submission's `micrograd/`
 package with `python -I -S`: no site-packages, so neither torch nor the grader can be
 imported. Where Linux namespaces are available, it runs in its own PID and network namespace
 (`unshare`), so it cannot see or signal the grader, has no network, and every process it
@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-WORKER = Path(__file__).with_name("worker.py")
+WORKER = Path(__file__).parent / "worker" / "main.py"
 # As root, the worker runs as a user of its own, UID_BASE + the grader's pid: unprivileged, and
 # unlike a shared `nobody`, its process limit and files are not shared with another worker
 # running beside it (a batch grades several submissions at once).
