@@ -1,7 +1,7 @@
 """Run student code in a separate, limited worker process and talk to it in plain numbers.
 
-The worker (grader/sandbox/worker/main.py) starts from a temporary copy of the submission's `micrograd/`
-package with `python -I -S`: no site-packages, so neither torch nor the grader can be
+The worker (grader/sandbox/worker/main.py) starts from a temporary copy of the submission's
+`micrograd/` package with `python -I -S`: no site-packages, so neither torch nor the grader can be
 imported. Where Linux namespaces are available, it runs in its own PID and network namespace
 (`unshare`), so it cannot see or signal the grader, has no network, and every process it
 starts dies with it; as root, it also drops to an unprivileged user of its own. Resource
