@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TextIO
 
 from grader import gradebook as G
+from grader.report_page import report_html
 from grader.submission import KIT
 
 SUBMISSION_SUFFIXES = (".zip", ".ipynb")
@@ -417,6 +418,8 @@ def run_batch(
         listed = list(rows.values())
         G.write_atomically(out / "gradebook.csv", G.gradebook_csv(listed, exercises))
         G.write_atomically(out / "summary.md", G.summary_md(listed, exercises))
+        pages = {r.student for r in listed if (students / r.student / "feedback.html").exists()}
+        G.write_atomically(out / "report.html", report_html(listed, exercises, pages))
 
     save()
     reused = len(entries) - len(todo)

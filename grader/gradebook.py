@@ -44,6 +44,7 @@ class Row:
     scores: dict[int, float] = field(default_factory=dict)  # exercise -> points
     max_scores: dict[int, float] = field(default_factory=dict)
     failed: list[tuple[str, str, str]] = field(default_factory=list)  # (check, outcome, rule)
+    lookalike: dict = field(default_factory=dict)  # grader/lookalike.py's fingerprint
 
     @property
     def total(self) -> float | None:
@@ -74,6 +75,7 @@ def row_from_results(data: dict) -> Row:
         scores=scores if status in WITH_SCORES else {},
         max_scores=tops,
         failed=failed if status in WITH_SCORES else [],
+        lookalike=data.get("extra_data", {}).get("lookalike") or {},
     )
 
 

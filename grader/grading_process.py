@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from grader import gradebook as G
-from grader import reports
+from grader import lookalike, receipt, report_page, reports
 from grader import results as R
 from grader.checking import Check
 from grader.runner import grade_submission, load_extra_checks
@@ -42,9 +42,13 @@ def status_of(report: R.Report) -> tuple[str, str]:
     return G.GRADED, ""
 
 
-def results_json(report: R.Report, task: dict, status: str, note: str) -> dict:
-    """Gradescope's results.json for the student, with the batch's bookkeeping added."""
+def results_json(
+    report: R.Report, task: dict, status: str, note: str, extra_data: dict | None = None
+) -> dict:
+    """Gradescope's results.json for the student, with the batch's bookkeeping added (and
+    `extra_data`: the receipt, the look-alike fingerprint)."""
     data = reports.gradescope(report)
+    data["extra_data"].update(extra_data or {})
     data["extra_data"]["batch"] = {
         "student": task["student"],
         "entry": Path(task["entry"]).name,
@@ -60,6 +64,8 @@ def write_student(out: Path, report: R.Report, data: dict) -> None:
     out.mkdir(parents=True, exist_ok=True)
     title = f"Feedback for {data['extra_data']['batch']['student']}"
     (out / "feedback.md").write_text(reports.markdown(report, title), encoding="utf-8")
+    html = report_page.student_html(report, title, out, data["extra_data"].get("receipt"))
+    (out / "feedback.html").write_text(html, encoding="utf-8")
     G.write_atomically(out / "results.json", json.dumps(data, indent=2) + "\n")
 
 
@@ -78,12 +84,18 @@ def relative_pictures(report: R.Report, out: Path) -> None:
             c.details["picture"] = rel(c.details["picture"])
 
 
-def grade_one(task: dict, exercises: list[int], extra: Sequence[Check]) -> dict:
-    out = Path(task["out"])
-    report = grade_submission(Path(task["entry"]), exercises, out / "pictures", extra=extra)
+def grade_one(
+    task: dict, exercises: list[int], extra: Sequence[Check], grader_hash: str = ""
+) -> dict:
+    out, entry = Path(task["out"]), Path(task["entry"])
+    report = grade_submission(entry, exercises, out / "pictures", extra=extra)
     relative_pictures(report, out)
     status, note = status_of(report)
-    data = results_json(report, task, status, note)
+    more = {
+        "receipt": receipt.make(entry, exercises, grader_hash=grader_hash or None),
+        "lookalike": lookalike.workspace_fingerprint(entry),
+    }
+    data = results_json(report, task, status, note, more)
     write_student(out, report, data)
     return data
 
@@ -107,11 +119,12 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(1)  # one process per core: threads would only fight over it
     extra = load_extra_checks(args.extra_checks) if args.extra_checks else []
     exercises = sorted(set(args.exercise))
+    grader_hash = receipt.grading_fingerprint(exercises, args.extra_checks)  # the batch's own
     answers.write(json.dumps({"ready": True}) + "\n")
     answers.flush()
     for line in sys.stdin:
         task = json.loads(line)
-        data = grade_one(task, exercises, extra)
+        data = grade_one(task, exercises, extra, grader_hash)
         answers.write(json.dumps({"student": task["student"], "results": data}) + "\n")
         answers.flush()
 

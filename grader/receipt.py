@@ -1,0 +1,121 @@
+"""Receipts: what a results.json needs to be reproduced, and `grade verify`, which regrades.
+
+A receipt (results.json's extra_data.receipt) holds the kit's version; the grader's hash (the
+one the batch resumes by: grader code, reference, stubs, exercises, extra checks); the course
+secret's fingerprint and whether it is the public one (never the secret: it would reveal the
+numbers each check tries); the tolerances; Python's, torch's and numpy's versions; and the
+submission's content hash. Regrading the same submission with an equal receipt gives the same
+verdicts, since every check draws its numbers from the secret and hypothesis is derandomised.
+"""
+
+from __future__ import annotations
+
+import platform
+from importlib import metadata
+from pathlib import Path
+
+from grader import checking, course
+from grader.batch import content_hash, grading_fingerprint
+from grader.checks import ex5
+
+# What differs between two receipts, named for people; `verify` checks them in this order.
+FIELDS = {
+    "submission": "the submission's content hash",
+    "grader": "the grader's hash (its code, the exercises or the extra checks)",
+    "kit_version": "the kit's version",
+    "secret": "the course secret's fingerprint",
+    "tolerances": "the tolerances",
+    "python": "Python's version",
+    "torch": "torch's version",
+    "numpy": "numpy's version",
+}
+
+
+def tolerances() -> dict[str, float]:
+    return {
+        "torch_rel": checking.TORCH_REL,
+        "torch_abs": checking.TORCH_ABS,
+        "fd_step": checking.FD_STEP,
+        "fd_rel": checking.FD_REL,
+        "moons_threshold": ex5.MOONS_THRESHOLD,
+    }
+
+
+def environment() -> dict:
+    """The parts of a receipt that do not depend on the submission or the options."""
+    import numpy
+    import torch
+
+    try:
+        version = metadata.version("micrograd-kit")
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    return {
+        "kit_version": version,
+        "secret": {"fingerprint": course.fingerprint(), "public": course.is_public()},
+        "tolerances": tolerances(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+    }
+
+
+def make(
+    submission: Path,
+    exercises: list[int],
+    extra_checks: Path | None = None,
+    grader_hash: str | None = None,
+    submission_hash: str | None = None,
+) -> dict:
+    """The receipt of grading `submission`; the batch passes the hashes it has already."""
+    return {
+        "submission": submission_hash or content_hash(Path(submission)),
+        "grader": grader_hash or grading_fingerprint(exercises, extra_checks),
+        "exercises": list(exercises),
+        "extra_checks": bool(extra_checks),
+        **environment(),
+    }
+
+
+def differences(old: dict, new: dict) -> list[str]:
+    """What differs between two receipts, in words; empty when they agree."""
+    out = []
+    for key, what in FIELDS.items():
+        if old.get(key) != new.get(key):
+            out.append(f"{what}: {_short(old.get(key))} then, {_short(new.get(key))} now")
+    return out
+
+
+def _short(value: object) -> str:
+    if isinstance(value, str) and len(value) == 64:
+        return value[:12]  # a sha256: its start is enough to tell two apart
+    if isinstance(value, dict) and "fingerprint" in value:
+        return value["fingerprint"] + (" (public)" if value.get("public") else "")
+    return str(value) if value is not None else "none recorded"
+
+
+def verdicts(results: dict) -> dict[str, tuple[str, float]]:
+    """test name -> (outcome, score) of a results.json."""
+    return {
+        t["name"]: (t.get("extra_data", {}).get("outcome") or t.get("status", ""), t["score"])
+        for t in results.get("tests", [])
+    }
+
+
+def compare(old: dict, new: dict) -> list[str]:
+    """Every difference between two results.json that would change or explain a grade."""
+    out = []
+    if old.get("score") != new.get("score"):
+        out.append(f"score: {old.get('score')} then, {new.get('score')} now")
+    before, after = verdicts(old), verdicts(new)
+    for name in sorted(set(before) | set(after), key=lambda n: (n not in before, n)):
+        a, b = before.get(name), after.get(name)
+        if a != b:
+            then = f"{a[0]} ({a[1]:g})" if a else "absent"
+            now = f"{b[0]} ({b[1]:g})" if b else "absent"
+            out.append(f"check {name!r}: {then} then, {now} now")
+    if old.get("extra_data", {}).get("error") != new.get("extra_data", {}).get("error"):
+        out.append("could-not-grade message differs")
+    old_receipt = old.get("extra_data", {}).get("receipt") or {}
+    out += differences(old_receipt, new.get("extra_data", {}).get("receipt") or {})
+    return out

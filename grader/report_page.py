@@ -1,0 +1,424 @@
+"""HTML pages: the class report (grades/report.html) and a student's feedback.html.
+
+Each is one self-contained file: inline CSS, a few lines of inline JavaScript (the table sorts,
+the filter), histograms as inline SVG, pictures embedded as data: URIs. No network, no external
+asset, so the page opens from a zip or an e-mail. Everything a student controls (ids, messages,
+what their code printed) goes through `esc` (html.escape), and pictures only ever appear as
+<img>, where an SVG's scripts never run.
+
+The class report is made from the gradebook's rows only (like summary.md), so that a rerun that
+reuses earlier results writes the same page; it is written with the gradebook, atomically.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import statistics
+from collections import Counter
+from pathlib import Path
+from urllib.parse import quote
+
+from grader import gradebook as G
+from grader import lookalike
+from grader import results as R
+from grader.runner import EXERCISES
+
+MAX_EMBED = 2 * 1024**2  # a larger picture is linked, not embedded
+MIME = {".svg": "image/svg+xml", ".png": "image/png"}
+
+CSS = """
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;max-width:72em;
+ padding:0 1em;color:#1d2430}
+h1{font-size:1.6em}h2{margin-top:1.8em;border-bottom:1px solid #dde;padding-bottom:.2em}
+table{border-collapse:collapse;margin:.5em 0}
+td,th{padding:.25em .6em;border-bottom:1px solid #e4e6ea;text-align:left;vertical-align:top}
+th{background:#f3f4f7}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+th[data-sort]{cursor:pointer;user-select:none}th[aria-sort=ascending]::after{content:" \\25B2"}
+th[aria-sort=descending]::after{content:" \\25BC"}
+.badge{display:inline-block;padding:.15em .6em;margin:.1em .3em .1em 0;border-radius:1em;
+ background:#eef}.graded{background:#e3f6e8}.sandbox-failed{background:#fff3d6}
+.unreadable,.timed-out,.crashed,.grader-error,.ambiguous,.pending{background:#fde4e4}
+.hists{display:flex;flex-wrap:wrap;gap:1em}.hist{border:1px solid #e4e6ea;padding:.5em;
+ border-radius:.4em}.hist svg{display:block}pre{background:#f6f7f9;padding:.6em;overflow-x:auto;
+ white-space:pre-wrap;word-break:break-word}details{margin:.2em 0}.muted{color:#667}
+img.pic{max-width:100%;border:1px solid #e4e6ea;margin:.4em 0;background:#fff}
+.pass{color:#137333}.fail{color:#b3261e}input[type=search]{padding:.3em;width:20em}
+"""
+
+SORT_JS = """
+document.querySelectorAll("table.sortable").forEach(function (table) {
+  var heads = table.querySelectorAll("th[data-sort]");
+  heads.forEach(function (th, col) {
+    th.addEventListener("click", function () {
+      var up = th.getAttribute("aria-sort") !== "ascending";
+      heads.forEach(function (h) { h.removeAttribute("aria-sort"); });
+      th.setAttribute("aria-sort", up ? "ascending" : "descending");
+      var body = table.tBodies[0], rows = Array.prototype.slice.call(body.rows);
+      var numeric = th.getAttribute("data-sort") === "num";
+      function key(row) { return row.cells[col].getAttribute("data-v") || ""; }
+      rows.sort(function (a, b) {
+        var x = key(a), y = key(b);
+        if (numeric) {  // blanks (no score) last, whichever way
+          if (x === "" || y === "") { return (x === "") - (y === ""); }
+          return up ? x - y : y - x;
+        }
+        return up ? x.localeCompare(y) : y.localeCompare(x);
+      });
+      rows.forEach(function (r) { body.appendChild(r); });
+    });
+  });
+});
+var filter = document.getElementById("filter");
+if (filter) {
+  filter.addEventListener("input", function () {
+    var q = filter.value.toLowerCase();
+    document.querySelectorAll("#students tbody tr").forEach(function (r) {
+      r.hidden = q !== "" && r.textContent.toLowerCase().indexOf(q) < 0;
+    });
+  });
+}
+"""
+
+
+def esc(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _num(x: float | None) -> str:
+    return "" if x is None else f"{x:g}"
+
+
+def page(title: str, body: list[str], script: str = "") -> str:
+    js = f"<script>{script}</script>" if script else ""
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        # no network, ever: a picture or a link smuggled into a message cannot phone home
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        "img-src data: 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'\">"
+        f"<title>{esc(title)}</title><style>{CSS}</style></head><body>\n"
+        + "\n".join(body)
+        + f"\n{js}</body></html>\n"
+    )
+
+
+# -- histograms -------------------------------------------------------------------------------
+
+
+def bins_for(values: list[float], top: float, most: int = 10) -> list[tuple[float, float, int]]:
+    """(low, high, count) bins covering [0, top]: one per point where that is few enough."""
+    if top <= 0:
+        return [(0.0, 0.0, len(values))]
+    n = int(top) if float(top).is_integer() and top <= most else most
+    width = top / n
+    counts = [0] * (n + 1)  # the last bin holds full marks alone, so they stand out
+    for v in values:
+        counts[n if v >= top else min(int(max(v, 0.0) / width), n - 1)] += 1
+    bins = [(i * width, (i + 1) * width, counts[i]) for i in range(n)]
+    return bins + [(top, top, counts[n])]
+
+
+def histogram_svg(values: list[float], top: float, label: str) -> str:
+    """An inline SVG bar chart of `values` (scores out of `top`)."""
+    bins = bins_for(values, top)
+    w, h, pad, base = 300, 150, 28, 120
+    bar = (w - pad - 8) / len(bins)
+    tallest = max((c for _, _, c in bins), default=0) or 1
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" role="img" '
+        f'class="histogram" aria-label="{esc(label)}">',
+        f'<line x1="{pad}" y1="{base}" x2="{w - 4}" y2="{base}" stroke="#888"/>',
+        f'<text x="{pad - 4}" y="16" font-size="11" text-anchor="end">{tallest}</text>',
+    ]
+    for i, (lo, hi, count) in enumerate(bins):
+        x = pad + i * bar
+        height = (base - 12) * count / tallest
+        name = f"{lo:g}" if lo == hi else f"{lo:.3g}–{hi:.3g}"
+        parts.append(
+            f'<rect x="{x + 1:.1f}" y="{base - height:.1f}" width="{bar - 2:.1f}" '
+            f'height="{height:.1f}" fill="{"#2f7d4f" if lo == hi == top else "#4a6fa5"}">'
+            f"<title>{esc(name)}: {count}</title></rect>"
+        )
+        if len(bins) <= 12 or i % 2 == 0 or i == len(bins) - 1:
+            text = f"{lo:g}" if lo == hi else f"{lo:.2g}"
+            parts.append(
+                f'<text x="{x + bar / 2:.1f}" y="{base + 14}" font-size="10" '
+                f'text-anchor="middle">{esc(text)}</text>'
+            )
+    parts.append(
+        f'<text x="{w / 2:.0f}" y="{h - 4}" font-size="11" text-anchor="middle">'
+        f"points (full marks: {top:g})</text></svg>"
+    )
+    return "".join(parts)
+
+
+# -- the class report -------------------------------------------------------------------------
+
+
+def student_link(student: str, pages: set[str] | None) -> str:
+    if pages is not None and student not in pages:
+        return esc(student)
+    return f'<a href="students/{quote(student, safe="")}/feedback.html">{esc(student)}</a>'
+
+
+def _links(students: list[str], pages: set[str] | None) -> str:
+    shown = ", ".join(student_link(s, pages) for s in sorted(set(students)))
+    return f"<details><summary>{len(set(students))} students</summary>{shown}</details>"
+
+
+def report_html(
+    rows: list[G.Row], exercises: list[int], pages: set[str] | None = None, top: int = 20
+) -> str:
+    """The class report. `pages`: the students whose feedback.html exists (None: all that
+    were graded or could not be read, as the batch writes them)."""
+    tops = G._max_scores(rows, exercises)
+    rows = sorted(rows, key=lambda r: r.student)
+    scored = [r for r in rows if r.status in G.WITH_SCORES]
+    if pages is None:
+        pages = {r.student for r in rows if r.status not in (G.AMBIGUOUS, G.PENDING)}
+    by_status = Counter(r.status for r in rows)
+    body = ["<h1>Class report</h1>"]
+    body.append(
+        f"<p>{len(rows)} submissions: "
+        + " ".join(
+            f'<span class="badge {esc(s)}">{count} {esc(s)}</span>'
+            for s, count in sorted(by_status.items())
+        )
+        + "</p>"
+    )
+    body.append(
+        '<p class="muted">Jump to: <a href="#scores">scores</a> · <a href="#checks">checks '
+        'failed</a> · <a href="#rules">rules found wrong</a> · <a href="#lookalikes">look-alike'
+        ' submissions</a> · <a href="#students">students</a> · <a href="#ungraded">not graded'
+        "</a></p>"
+    )
+
+    body.append(f'<h2 id="scores">Scores ({len(scored)} graded)</h2><div class="hists">')
+    for n in [*exercises, None]:
+        best = sum(tops.values()) if n is None else tops[n]
+        values = [(r.total if n is None else r.scores.get(n, 0.0)) or 0.0 for r in scored]
+        name = "total" if n is None else f"exercise-{n}: {EXERCISES.get(n, '')}"
+        stats = (
+            f"mean {statistics.mean(values):.2f} · median {statistics.median(values):g} · "
+            f"full marks {sum(v >= best for v in values)} · zero {sum(v == 0 for v in values)}"
+            if values
+            else "no graded submissions"
+        )
+        body.append(
+            f'<div class="hist"><b>{esc(name)}</b><br>{histogram_svg(values, best, name)}'
+            f'<span class="muted">{stats}</span></div>'
+        )
+    body.append("</div>")
+
+    failed: dict[str, list[str]] = {}
+    outcomes: dict[str, Counter] = {}
+    rules: dict[str, set[str]] = {}
+    for r in scored:
+        for name, outcome, rule in r.failed:
+            failed.setdefault(name, []).append(r.student)
+            outcomes.setdefault(name, Counter())[outcome] += 1
+            if rule:
+                rules.setdefault(rule, set()).add(r.student)
+    body.append(f'<h2 id="checks">The checks the class fails most (of {len(scored)} graded)</h2>')
+    if failed:
+        body.append('<table><tr><th>check</th><th class="n">failed by</th><th>mostly</th>')
+        body.append("<th>students</th></tr>")
+        ranked = sorted(failed.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:top]
+        for name, students in ranked:
+            share = 100 * len(students) / len(scored)
+            body.append(
+                f'<tr><td>{esc(name)}</td><td class="n">{len(students)} ({share:.0f}%)</td>'
+                f"<td>{esc(outcomes[name].most_common(1)[0][0])}</td>"
+                f"<td>{_links(students, pages)}</td></tr>"
+            )
+        body.append("</table>")
+    else:
+        body.append("<p>None: every graded submission passed every check.</p>")
+
+    body.append('<h2 id="rules">Backward rules found wrong</h2>')
+    if rules:
+        body.append('<table><tr><th>rule</th><th class="n">students</th><th>who</th></tr>')
+        for rule, students in sorted(rules.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+            body.append(
+                f'<tr><td>{esc(rule)}</td><td class="n">{len(students)}</td>'
+                f"<td>{_links(sorted(students), pages)}</td></tr>"
+            )
+        body.append("</table>")
+    else:
+        body.append("<p>No backward rule was found wrong.</p>")
+
+    body += lookalike_section(rows, pages)
+    body += students_table(rows, exercises, tops, pages)
+
+    ungraded = [r for r in rows if r.status not in G.WITH_SCORES]
+    body.append(f'<h2 id="ungraded">Not graded ({len(ungraded)}): no scores, and no zeros</h2>')
+    if ungraded:
+        body.append("<table><tr><th>student</th><th>status</th><th>why</th><th>entry</th></tr>")
+        for r in ungraded:
+            body.append(
+                f"<tr><td>{student_link(r.student, pages)}</td>"
+                f'<td><span class="badge {esc(r.status)}">{esc(r.status)}</span></td>'
+                f"<td>{esc(G._one_line(r.note))}</td><td>{esc(r.entry)}</td></tr>"
+            )
+        body.append("</table>")
+    else:
+        body.append("<p>Every submission was graded.</p>")
+    return page("Class report", body, SORT_JS)
+
+
+def lookalike_section(rows: list[G.Row], pages: set[str] | None) -> list[str]:
+    found = lookalike.groups({r.student: r.lookalike for r in rows})
+    solution = [r.student for r in rows if r.lookalike.get("solution")]
+    out = [
+        '<h2 id="lookalikes">Look-alike submissions</h2>',
+        '<p class="muted">Students whose own backward rules and training code are the same once '
+        "comments, layout and variable names are set aside (code equal to the kit's stubs or to "
+        "the published solution does not count). A flag for a person to look at, never a "
+        "penalty.</p>",
+    ]
+    if found:
+        out.append("<table><tr><th>group</th><th>students</th><th>same code in</th></tr>")
+        by_student = {r.student: r for r in rows}
+        for i, group in enumerate(found, 1):
+            units = by_student[group[0]].lookalike.get("units", [])
+            shown = ", ".join(units[:8]) + (f" and {len(units) - 8} more" if len(units) > 8 else "")
+            out.append(
+                f'<tr class="lookalike"><td>{i}</td><td>'
+                + ", ".join(student_link(s, pages) for s in group)
+                + f"</td><td>{esc(shown)}</td></tr>"
+            )
+        out.append("</table>")
+    else:
+        out.append("<p>No two submissions look alike.</p>")
+    if solution:
+        out.append(
+            f"<p>{len(solution)} submissions hold the published solution as it is "
+            f"(normalised): {_links(solution, pages)}</p>"
+        )
+    return out
+
+
+def students_table(
+    rows: list[G.Row], exercises: list[int], tops: dict[int, float], pages: set[str] | None
+) -> list[str]:
+    out = [
+        f'<h2 id="students">Students ({len(rows)})</h2>',
+        '<p><input type="search" id="filter" placeholder="filter: id, status, a check..."> '
+        '<span class="muted">Click a column\'s title to sort.</span></p>',
+        '<table id="students" class="sortable"><thead><tr><th data-sort="text">student</th>'
+        '<th data-sort="text">status</th>'
+        + "".join(
+            f'<th data-sort="num" class="n">ex-{n}<br><span class="muted">/{tops[n]:g}</span></th>'
+            for n in exercises
+        )
+        + f'<th data-sort="num" class="n">total<br><span class="muted">/{sum(tops.values()):g}'
+        '</span></th><th data-sort="num" class="n">failed</th><th data-sort="text">note / '
+        "failed checks</th></tr></thead><tbody>",
+    ]
+    for r in rows:
+        scored = r.status in G.WITH_SCORES
+        cells = [
+            f'<td data-v="{esc(r.student)}">{student_link(r.student, pages)}</td>',
+            f'<td data-v="{esc(r.status)}"><span class="badge {esc(r.status)}">'
+            f"{esc(r.status)}</span></td>",
+        ]
+        for n in [*exercises, None]:
+            v = (r.total if n is None else r.scores.get(n)) if scored else None
+            cells.append(f'<td class="n" data-v="{_num(v)}">{_num(v)}</td>')
+        count = len(r.failed) if scored else None
+        cells.append(f'<td class="n" data-v="{_num(count)}">{_num(count)}</td>')
+        names = "; ".join(name for name, _, _ in r.failed)
+        text = G._one_line(" ".join(x for x in (r.note, names) if x))
+        cells.append(f'<td data-v="{esc(text)}" class="muted">{esc(text)}</td>')
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append("</tbody></table>")
+    return out
+
+
+# -- a student's page -------------------------------------------------------------------------
+
+
+def picture(path: Path, alt: str, rel: str) -> str:
+    """An <img> of the picture at `path`: embedded as a data: URI (the page works alone),
+    linked by `rel` when it is too large; a .dot file (no graphviz) as a link."""
+    mime = MIME.get(path.suffix.lower())
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return f'<p class="muted">(picture missing: {esc(rel)})</p>'
+    if mime is None:
+        return f'<p><a href="{esc(quote(rel))}">{esc(alt)} ({esc(path.name)})</a></p>'
+    if size > MAX_EMBED:
+        return f'<p><img class="pic" alt="{esc(alt)}" src="{esc(quote(rel))}"></p>'
+    data = base64.b64encode(path.read_bytes()).decode()
+    return f'<p><img class="pic" alt="{esc(alt)}" src="data:{mime};base64,{data}"></p>'
+
+
+def student_html(report: R.Report, title: str, folder: Path, receipt: dict | None = None) -> str:
+    """A student's feedback.html: what feedback.md holds, with the pictures inline.
+    `folder`: where the report's picture paths (relative) start."""
+    body = [f"<h1>{esc(title)}</h1>"]
+    if report.error:
+        body.append(f"<p><b>Could not grade:</b></p><pre>{esc(report.error)}</pre>")
+        return page(title, body + _receipt(receipt))
+    body.append(f"<p><b>Total: {report.score:g}/{report.max_score:g}</b></p>")
+    body.append('<table><tr><th>exercise</th><th class="n">score</th></tr>')
+    for n, (score, best) in report.by_exercise().items():
+        body.append(
+            f'<tr><td><a href="#exercise-{n}">exercise-{n}</a>: {esc(EXERCISES.get(n, ""))}</td>'
+            f'<td class="n">{score:g}/{best:g}</td></tr>'
+        )
+    body.append("</table>")
+    for n in report.exercises:
+        body.append(f'<h2 id="exercise-{n}">exercise-{n}: {esc(EXERCISES.get(n, ""))}</h2><ul>')
+        for i, c in enumerate(report.checks):
+            if c.exercise != n:
+                continue
+            mark = '<span class="pass">✅</span>' if c.passed else '<span class="fail">❌</span>'
+            name = esc(c.name) if c.passed else f'<a href="#check-{i}">{esc(c.name)}</a>'
+            why = "" if c.passed else f" — {esc(c.outcome)}"
+            body.append(f"<li>{mark} {name} ({c.score:g}/{c.max_score:g}){why}</li>")
+        body.append("</ul>")
+    failures = [(i, c) for i, c in enumerate(report.checks) if not c.passed]
+    if failures:
+        body.append("<h2>What went wrong</h2>")
+    for i, c in failures:
+        body.append(
+            f'<h3 id="check-{i}">exercise-{c.exercise}: {esc(c.name)} ({esc(c.outcome)})</h3>'
+        )
+        if c.message:
+            body.append(f"<pre>{esc(c.message)}</pre>")
+        if c.hint:
+            body.append(f"<p><i>Hint:</i> {esc(c.hint)}</p>")
+        if c.details.get("picture"):
+            rel = c.details["picture"]
+            body.append(picture(folder / rel, "the graph of the failing expression", rel))
+    notes = [c for c in report.checks if c.passed and c.message]
+    if notes:
+        body.append("<h2>Notes</h2><ul>")
+        body += [
+            f"<li>exercise-{c.exercise}: {esc(c.name)} (passed): {esc(c.message)}</li>"
+            for c in notes
+        ]
+        body.append("</ul>")
+    shown = {c.details.get("picture") for _, c in failures}
+    others = [p for p in report.pictures if p not in shown]
+    if others:
+        body.append("<h2>Pictures</h2>")
+        body += [picture(folder / p, Path(p).stem.replace("-", " "), p) for p in others]
+    if report.output.strip():
+        body.append("<h2>What your code printed (truncated)</h2>")
+        body.append(f"<pre>{esc(report.output.rstrip())}</pre>")
+    return page(title, body + _receipt(receipt))
+
+
+def _receipt(receipt: dict | None) -> list[str]:
+    if not receipt:
+        return []
+    rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in receipt.items())
+    return [
+        "<details><summary>Receipt: what this grade can be reproduced with</summary>",
+        f"<table>{rows}</table></details>",
+    ]
