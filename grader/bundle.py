@@ -85,11 +85,17 @@ def _add(zf: zipfile.ZipFile, name: str, data: bytes, mode: int) -> None:
     zf.writestr(info, data)
 
 
-def build_gradescope(out: Path, kit: Path | None = None, extra_checks: Path | None = None) -> int:
+def build_gradescope(
+    out: Path,
+    kit: Path | None = None,
+    extra_checks: Path | None = None,
+    visibility: str = "after_published",
+) -> int:
     """Write the bundle of `kit` (this kit's source tree) to `out`; return its file count.
 
     An instructor's extra checks (the *.py of `extra_checks`) go in as kit/extra-checks/, and
-    run_autograder grades them with the rest.
+    run_autograder grades them with the rest; Gradescope shows students their results as
+    `visibility` says ("after_published": once the instructor publishes the grades).
     """
     kit = kit or KIT
     files = kit_files(kit)
@@ -98,6 +104,7 @@ def build_gradescope(out: Path, kit: Path | None = None, extra_checks: Path | No
     max_score = sum(c.points for c in checks_for(list(EXERCISES), extra))
     run_autograder = (TEMPLATES / "run_autograder").read_text()
     run_autograder = run_autograder.replace("@MAX_SCORE@", f"{max_score:g}")
+    run_autograder = run_autograder.replace("@EXTRA_VISIBILITY@", visibility)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")  # never a half-written OUT
     try:
@@ -127,14 +134,22 @@ def bundle() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="A folder of the instructor's own checks (*.py using @check), graded too.",
 )
-def gradescope(out: Path, extra_checks: Path | None) -> None:
+@click.option(
+    "--extra-checks-visibility",
+    "visibility",
+    type=click.Choice(["hidden", "after_due_date", "after_published", "visible"]),
+    default="after_published",
+    show_default=True,
+    help="When Gradescope shows students the results of --extra-checks.",
+)
+def gradescope(out: Path, extra_checks: Path | None, visibility: str) -> None:
     """Write a Gradescope autograder bundle to OUT (a .zip).
 
     Upload OUT as the assignment's autograder (Ubuntu base image); students submit a workspace
     folder (zipped), a notebook, or their micrograd/*.py files.
     """
     try:
-        count = build_gradescope(out, extra_checks=extra_checks)
+        count = build_gradescope(out, extra_checks=extra_checks, visibility=visibility)
     except ExtraChecksError as exc:
         raise click.UsageError(str(exc)) from None
     size = out.stat().st_size / 1024

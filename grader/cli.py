@@ -9,6 +9,7 @@ Exit status: 0 every check passed, 1 some check failed, 2 could not grade.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -41,6 +42,7 @@ def run(
     output: Path | None,
     pictures: Path | None,
     extra_checks: Path | None = None,
+    visibility: str = "after_published",
 ) -> None:
     try:
         extra = load_extra_checks(extra_checks) if extra_checks else []
@@ -55,6 +57,9 @@ def run(
         click.echo("\r\033[K", nl=False, err=True)
     if fmt == "text":
         rendered = reports.text(report, colour=output is None and sys.stdout.isatty())
+    elif fmt == "json":
+        data = results_with_receipt(report, submission, exercises, extra_checks, visibility)
+        rendered = json.dumps(data, indent=2) + "\n"
     else:
         rendered = FORMATS[fmt](report)
     if output:
@@ -68,6 +73,25 @@ def run(
     sys.exit(0 if report.all_passed else (1 if graded else 2))
 
 
+def results_with_receipt(
+    report: reports.R.Report,
+    submission: Path,
+    exercises: list[int],
+    extra_checks: Path | None,
+    visibility: str = "after_published",
+) -> dict:
+    """Gradescope's results.json with its receipt (grader/receipt.py); the instructor's extra
+    checks carry `visibility`."""
+    from grader import receipt
+
+    hidden = frozenset(
+        (c.exercise, c.name) for c in (load_extra_checks(extra_checks) if extra_checks else [])
+    )
+    data = reports.gradescope(report, hidden=hidden, visibility=visibility)
+    data["extra_data"]["receipt"] = receipt.make(submission, exercises, extra_checks)
+    return data
+
+
 extra_checks_option = click.option(
     "--extra-checks",
     type=click.Path(file_okay=False, path_type=Path),
@@ -75,7 +99,18 @@ extra_checks_option = click.option(
 )
 
 
+visibility_option = click.option(
+    "--extra-checks-visibility",
+    "visibility",
+    type=click.Choice(reports.VISIBILITIES),
+    default="after_published",
+    show_default=True,
+    help="When Gradescope shows students the results of --extra-checks.",
+)
+
+
 def grading_options(fn):
+    fn = visibility_option(fn)
     fn = extra_checks_option(fn)
     fn = click.option(
         "--pictures",
@@ -116,8 +151,9 @@ def exercise_command(name: str, exercises: list[int], help_text: str) -> click.C
         output: Path | None,
         pictures: Path | None,
         extra_checks: Path | None,
+        visibility: str,
     ) -> None:
-        run(exercises, submission, fmt, output, pictures, extra_checks)
+        run(exercises, submission, fmt, output, pictures, extra_checks, visibility)
 
     return command
 
@@ -126,7 +162,8 @@ class Grade(click.Group):
     """Commands `exercise-N` for every exercise, besides `all` and `list`."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return ["list", "all", *(f"exercise-{n}" for n in EXERCISES), "batch", "bundle"]
+        names = ["list", "all", *(f"exercise-{n}" for n in EXERCISES), "batch", "bundle"]
+        return [*names, "verify"]
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         found = super().get_command(ctx, name)
@@ -245,6 +282,63 @@ def batch_command(
         click.echo("interrupted: run the same command again to grade the rest", err=True)
         sys.exit(130)
     sys.exit(0 if all(r.status in WITH_SCORES for r in result.rows) else 1)
+
+
+@main.command("verify")
+@click.argument("results", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--submission",
+    "-s",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="The submission RESULTS was made from (a folder, .zip or notebook).",
+)
+@extra_checks_option
+def verify_command(results: Path, submission: Path, extra_checks: Path | None) -> None:
+    """Regrade SUBMISSION and compare with RESULTS (a results.json with a receipt).
+
+    Prints "same", or each difference: score, check verdicts, and what the receipts disagree
+    on (the submission's hash, the grader's hash, the course secret's fingerprint, versions).
+    Pass --extra-checks as the grade was made. The course secret comes from the environment,
+    as when grading.
+
+    Exit status: 0 same, 1 different, 2 cannot verify (RESULTS unreadable or without a
+    receipt, SUBMISSION missing, bad --extra-checks).
+    """
+    import tempfile
+
+    from grader import receipt
+
+    try:
+        old = json.loads(results.read_text(encoding="utf-8"))
+        recorded = old["extra_data"]["receipt"]
+        exercises = [int(n) for n in recorded["exercises"]]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        click.echo(
+            f"cannot verify: {results} is not a results.json with a receipt ({exc})", err=True
+        )
+        sys.exit(2)
+    if not submission.exists():
+        click.echo(f"cannot verify: {submission} does not exist", err=True)
+        sys.exit(2)
+    try:
+        extra = load_extra_checks(extra_checks) if extra_checks else []
+    except ExtraChecksError as exc:
+        click.echo(f"cannot verify: {exc}", err=True)
+        sys.exit(2)
+    with tempfile.TemporaryDirectory(prefix="grade-verify-") as tmp:
+        report = grade_submission(submission, exercises, Path(tmp), extra=extra)
+        new = results_with_receipt(report, submission, exercises, extra_checks)
+    differences = receipt.compare(old, new)
+    if not differences:
+        click.echo(
+            f"same: {new['score']:g}/{new['max_score']:g}, every check's verdict as recorded"
+        )
+        sys.exit(0)
+    click.echo(f"different ({len(differences)}):")
+    for line in differences:
+        click.echo(f"- {line}")
+    sys.exit(1)
 
 
 def entry() -> None:

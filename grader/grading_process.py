@@ -47,7 +47,7 @@ def results_json(
 ) -> dict:
     """Gradescope's results.json for the student, with the batch's bookkeeping added (and
     `extra_data`: the receipt, the look-alike fingerprint)."""
-    data = reports.gradescope(report)
+    data = reports.gradescope(report, Path(task["out"]) if task.get("out") else None)
     data["extra_data"].update(extra_data or {})
     data["extra_data"]["batch"] = {
         "student": task["student"],

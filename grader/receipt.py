@@ -87,6 +87,8 @@ def differences(old: dict, new: dict) -> list[str]:
 
 
 def _short(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
     if isinstance(value, str) and len(value) == 64:
         return value[:12]  # a sha256: its start is enough to tell two apart
     if isinstance(value, dict) and "fingerprint" in value:
@@ -106,7 +108,7 @@ def compare(old: dict, new: dict) -> list[str]:
     """Every difference between two results.json that would change or explain a grade."""
     out = []
     if old.get("score") != new.get("score"):
-        out.append(f"score: {old.get('score')} then, {new.get('score')} now")
+        out.append(f"score: {_short(old.get('score'))} then, {_short(new.get('score'))} now")
     before, after = verdicts(old), verdicts(new)
     for name in sorted(set(before) | set(after), key=lambda n: (n not in before, n)):
         a, b = before.get(name), after.get(name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -133,24 +134,61 @@ def _test_output(c: R.CheckResult) -> str:
     return "\n".join(parts)
 
 
-def gradescope(report: R.Report) -> dict:
-    """Gradescope's results.json: score, max_score, execution_time, output, tests."""
+def _test_markdown(c: R.CheckResult, pictures: Path | None) -> str:
+    """A test's output for Gradescope, in Markdown: the message in a code block that it cannot
+    close, the hint made inert, and the failing graph as an image. Gradescope serves no files of
+    ours, so the picture travels inside the output as a data: URI (an SVG in an <img> runs no
+    script); where Gradescope's sanitiser drops it, the alt text still names the picture."""
+    if c.passed:
+        return "passed" + (f"\n\n*Note:* {md_inert(c.message)}" if c.message else "")
+    parts = [f"**{md_inert(c.outcome)}**"]
+    if c.message:
+        parts.append(_fence(c.message))
+    if c.hint:
+        parts.append(f"*Hint:* {md_inert(c.hint)}")
+    picture = c.details.get("picture")
+    path = Path(pictures or "") / picture if picture else None
+    if path is not None and path.suffix == ".svg" and path.is_file():
+        if path.stat().st_size <= 256 * 1024:
+            data = base64.b64encode(path.read_bytes()).decode()
+            parts.append(
+                f"![the failing graph, the wrong node in red](data:image/svg+xml;base64,{data})"
+            )
+    return "\n\n".join(parts)
+
+
+VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
+
+
+def gradescope(
+    report: R.Report,
+    pictures: Path | None = None,
+    hidden: frozenset[tuple[int, str]] = frozenset(),
+    visibility: str = "visible",
+) -> dict:
+    """Gradescope's results.json: score, max_score, execution_time, output, tests.
+
+    Each test's output is Markdown (`output_format` "md"); `pictures` is the folder the
+    pictures' paths are relative to (None: they are absolute). The checks in `hidden`
+    ((exercise, name) of the instructor's extra checks) get `visibility`."""
     tests = []
     counts: dict[int, int] = {}
     for c in report.checks:
         counts[c.exercise] = counts.get(c.exercise, 0) + 1
-        tests.append(
-            {
-                "name": f"exercise-{c.exercise}: {c.name}",
-                "number": f"{c.exercise}.{counts[c.exercise]}",
-                "score": c.score,
-                "max_score": c.max_score,
-                "status": "passed" if c.passed else "failed",
-                "output": _test_output(c),
-                "tags": [f"exercise-{c.exercise}"],
-                "extra_data": {"outcome": c.outcome, "rule": c.rule, "details": c.details},
-            }
-        )
+        test = {
+            "name": f"exercise-{c.exercise}: {c.name}",
+            "number": f"{c.exercise}.{counts[c.exercise]}",
+            "score": c.score,
+            "max_score": c.max_score,
+            "status": "passed" if c.passed else "failed",
+            "output": _test_markdown(c, pictures),
+            "output_format": "md",
+            "tags": [f"exercise-{c.exercise}"],
+            "extra_data": {"outcome": c.outcome, "rule": c.rule, "details": c.details},
+        }
+        if (c.exercise, c.name) in hidden and visibility != "visible":
+            test["visibility"] = visibility
+        tests.append(test)
     summary = (
         f"Could not grade: {report.error}"
         if report.error
@@ -165,6 +203,7 @@ def gradescope(report: R.Report) -> dict:
         "execution_time": round(report.execution_time, 3),
         "output": summary,
         "output_format": "text",
+        "test_output_format": "md",
         "tests": tests,
         "extra_data": {
             "exercises": {
