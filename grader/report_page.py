@@ -74,7 +74,7 @@ var filter = document.getElementById("filter");
 if (filter) {
   filter.addEventListener("input", function () {
     var q = filter.value.toLowerCase();
-    document.querySelectorAll("#students tbody tr").forEach(function (r) {
+    document.querySelectorAll("#student-table tbody tr").forEach(function (r) {
       r.hidden = q !== "" && r.textContent.toLowerCase().indexOf(q) < 0;
     });
   });
@@ -307,7 +307,7 @@ def students_table(
         f'<h2 id="students">Students ({len(rows)})</h2>',
         '<p><input type="search" id="filter" placeholder="filter: id, status, a check..."> '
         '<span class="muted">Click a column\'s title to sort.</span></p>',
-        '<table id="students" class="sortable"><thead><tr><th data-sort="text">student</th>'
+        '<table id="student-table" class="sortable"><thead><tr><th data-sort="text">student</th>'
         '<th data-sort="text">status</th>'
         + "".join(
             f'<th data-sort="num" class="n">ex-{n}<br><span class="muted">/{tops[n]:g}</span></th>'
