@@ -35,10 +35,36 @@ def system_graphviz(session: nox.Session) -> None:
         session.warn("graphviz's dot is missing (apt-get install graphviz): SVG tests will skip")
 
 
+def system_chromium(session: nox.Session) -> None:
+    """Debian's chromium opens report.html and feedback.html in the page tests (driven over
+    its DevTools pipe, tests/browser.py); installed like graphviz, and those tests skip
+    (saying why) where it cannot be."""
+    if shutil.which("chromium"):
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        env = {"DEBIAN_FRONTEND": "noninteractive"}
+        anything = list(range(256))  # a failure here only means the browser tests skip
+        session.run("apt-get", "update", "-qq", external=True, success_codes=anything, env=env)
+        session.run(
+            "apt-get",
+            "install",
+            "-y",
+            "-qq",
+            "--no-install-recommends",
+            "chromium",
+            external=True,
+            success_codes=anything,
+            env=env,
+        )
+    if not shutil.which("chromium"):
+        session.warn("chromium is missing (apt-get install chromium): browser tests will skip")
+
+
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Run the kit's full test suite (pytest; extra arguments pass through)."""
     system_graphviz(session)
+    system_chromium(session)
     session.install("-e", ".[test]")
     session.run("python", "tools/generate.py", "--check")
     session.run("pytest", *session.posargs)

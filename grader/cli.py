@@ -278,6 +278,7 @@ def batch_command(
     counts = ", ".join(f"{n} {status}" for status, n in sorted(result.counts.items()))
     click.echo(f"{len(result.rows)} submissions: {counts}", err=True)
     click.echo(f"gradebook: {out / 'gradebook.csv'}\nsummary:   {out / 'summary.md'}", err=True)
+    click.echo(f"report:    {out / 'report.html'} (open it in a browser)", err=True)
     if result.interrupted:
         click.echo("interrupted: run the same command again to grade the rest", err=True)
         sys.exit(130)

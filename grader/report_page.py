@@ -163,9 +163,13 @@ def student_link(student: str, pages: set[str] | None) -> str:
     return f'<a href="students/{quote(student, safe="")}/feedback.html">{esc(student)}</a>'
 
 
-def _links(students: list[str], pages: set[str] | None) -> str:
-    shown = ", ".join(student_link(s, pages) for s in sorted(set(students)))
-    return f"<details><summary>{len(set(students))} students</summary>{shown}</details>"
+def _links(students: list[str], pages: set[str] | None, inline: int = 8) -> str:
+    """Links to the students' pages: in the open when few, folded away when many."""
+    unique = sorted(set(students))
+    shown = ", ".join(student_link(s, pages) for s in unique)
+    if len(unique) <= inline:
+        return shown
+    return f"<details><summary>{len(unique)} students</summary>{shown}</details>"
 
 
 def report_html(
