@@ -50,7 +50,6 @@ def system_chromium(session: nox.Session) -> None:
             "install",
             "-y",
             "-qq",
-            "--no-install-recommends",
             "chromium",
             external=True,
             success_codes=anything,
