@@ -97,7 +97,7 @@ def page(title: str, body: list[str], script: str = "") -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         # no network, ever: a picture or a link smuggled into a message cannot phone home
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
-        "img-src data: 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'\">"
+        "img-src data: file: 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'\">"
         f"<title>{esc(title)}</title><style>{CSS}</style></head><body>\n"
         + "\n".join(body)
         + f"\n{js}</body></html>\n"
