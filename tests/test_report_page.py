@@ -168,3 +168,16 @@ def test_a_student_page_in_a_browser(graded_class, browser):
     browser.open(graded_class / "students" / "t02-html-in-errors" / "feedback.html")
     assert browser.console_errors() == []
     assert "<img src=x onerror=" in browser.evaluate("document.body.innerText")
+
+
+def test_a_batch_grade_verifies_the_same(graded_class):
+    """The receipt the grading processes write agrees with `grade verify`'s own grading."""
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    results = graded_class / "students" / "t01-tanh-wrong" / "results.json"
+    entry = graded_class.parent / "class" / "t01-tanh-wrong"
+    outcome = CliRunner().invoke(main, ["verify", str(results), "--submission", str(entry)])
+    assert outcome.exit_code == 0, outcome.output
+    assert outcome.output.startswith("same: 52/56")
