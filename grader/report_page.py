@@ -44,7 +44,7 @@ th[aria-sort=descending]::after{content:" \\25BC"}
  border-radius:.4em}.hist svg{display:block}pre{background:#f6f7f9;padding:.6em;overflow-x:auto;
  white-space:pre-wrap;word-break:break-word}details{margin:.2em 0}.muted{color:#667}
 img.pic{max-width:100%;border:1px solid #e4e6ea;margin:.4em 0;background:#fff}
-.pass{color:#137333}.fail{color:#b3261e}input[type=search]{padding:.3em;width:20em}
+.pass{color:#137333;font-weight:bold}.fail{color:#b3261e;font-weight:bold}input[type=search]{padding:.3em;width:20em}
 """
 
 SORT_JS = """
@@ -380,7 +380,7 @@ def student_html(report: R.Report, title: str, folder: Path, receipt: dict | Non
         for i, c in enumerate(report.checks):
             if c.exercise != n:
                 continue
-            mark = '<span class="pass">✅</span>' if c.passed else '<span class="fail">❌</span>'
+            mark = '<span class="pass">✓</span>' if c.passed else '<span class="fail">✗</span>'
             name = esc(c.name) if c.passed else f'<a href="#check-{i}">{esc(c.name)}</a>'
             why = "" if c.passed else f" — {esc(c.outcome)}"
             body.append(f"<li>{mark} {name} ({c.score:g}/{c.max_score:g}){why}</li>")
