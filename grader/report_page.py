@@ -33,7 +33,7 @@ body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em aut
 h1{font-size:1.6em}h2{margin-top:1.8em;border-bottom:1px solid #dde;padding-bottom:.2em}
 table{border-collapse:collapse;margin:.5em 0}
 td,th{padding:.25em .6em;border-bottom:1px solid #e4e6ea;text-align:left;vertical-align:top}
-th{background:#f3f4f7}
+th{background:#f3f4f7;white-space:nowrap}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 th[data-sort]{cursor:pointer;user-select:none}th[aria-sort=ascending]::after{content:" \\25B2"}
 th[aria-sort=descending]::after{content:" \\25BC"}
@@ -199,7 +199,7 @@ def report_html(
         "</a></p>"
     )
 
-    body.append(f'<h2 id="scores">Scores ({len(scored)} graded)</h2><div class="hists">')
+    body.append(f'<h2 id="scores">Scores ({len(scored)} with scores)</h2><div class="hists">')
     for n in [*exercises, None]:
         best = sum(tops.values()) if n is None else tops[n]
         values = [(r.total if n is None else r.scores.get(n, 0.0)) or 0.0 for r in scored]
@@ -235,7 +235,7 @@ def report_html(
             body.append(
                 f'<tr><td>{esc(name)}</td><td class="n">{len(students)} ({share:.0f}%)</td>'
                 f"<td>{esc(outcomes[name].most_common(1)[0][0])}</td>"
-                f"<td>{_links(students, pages)}</td></tr>"
+                f"<td>{_links(students, pages, inline=3)}</td></tr>"
             )
         body.append("</table>")
     else:
@@ -334,7 +334,8 @@ def students_table(
         count = len(r.failed) if scored else None
         cells.append(f'<td class="n" data-v="{_num(count)}">{_num(count)}</td>')
         names = "; ".join(name for name, _, _ in r.failed)
-        text = G._one_line(" ".join(x for x in (r.note, names) if x))
+        text = " ".join(x for x in (r.note, names) if x)
+        text = G._one_line(text if len(text) <= 120 else text[:117] + "...")  # all on their page
         cells.append(f'<td data-v="{esc(text)}" class="muted">{esc(text)}</td>')
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</tbody></table>")
