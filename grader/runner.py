@@ -15,6 +15,7 @@ from grader.checking import REGISTRY, Check, Context, Fail
 from grader.sandbox import Limits, Sandbox, StudentError, WorkerFailed
 
 EXERCISES = {
+    0: "Slopes and gradient checks",
     1: "The chain rule for + and *",
     2: "Powers, quotients and functions of one input",
     3: "backward(): the whole graph",

@@ -42,7 +42,14 @@ def _triggers(m):
     def rule(make):
         return lambda: make(V(0.5), V(2.0))._backward()
 
+    g = m.gradcheck
     return {
+        "forward_difference": lambda: g.forward_difference(abs, 1.0, 0.1),
+        "central_difference": lambda: g.central_difference(abs, 1.0, 0.1),
+        "relative_error": lambda: g.relative_error(1.0, 2.0),
+        "good_step": lambda: g.good_step(),
+        "numerical_gradient": lambda: g.numerical_gradient(sum, [1.0], 0.1),
+        "gradient_check": lambda: g.gradient_check(sum, [1.0], [1.0], 0.1),
         "Value.__add__ backward": rule(lambda a, b: a + b),
         "Value.__mul__ backward": rule(lambda a, b: a * b),
         "Value.__pow__ backward": rule(lambda a, b: a**3),
@@ -71,7 +78,7 @@ def _triggers(m):
 
 def test_every_stub_raises_the_message_that_names_it():
     _, regions = generate.load_reference()
-    with workspace_modules(EXERCISES, "engine", "nn", "losses", "optim", "train") as m:
+    with workspace_modules(EXERCISES, "gradcheck", "engine", "nn", "losses", "optim", "train") as m:
         triggers = _triggers(m)
         assert sorted(triggers) == sorted(r.title for r in regions), "a stub has no trigger"
         for r in regions:

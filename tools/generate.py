@@ -46,6 +46,7 @@ SOLUTIONS = ROOT / "solutions"
 # those with regions become stubs.
 MODULES = [
     "__init__.py",
+    "gradcheck.py",
     "engine.py",
     "nn.py",
     "losses.py",
@@ -58,6 +59,7 @@ MODULES = [
 # exercise number -> (title, the modules whose code a notebook for it carries). A notebook
 # carries every module the exercise's code runs on, so that it can be graded on its own.
 EXERCISES_INFO = {
+    0: ("Slopes and gradient checks", ["gradcheck.py"]),
     1: ("The chain rule for + and *", ["engine.py"]),
     2: ("Powers, quotients and functions of one input", ["engine.py"]),
     3: ("backward(): the whole graph", ["engine.py"]),
@@ -215,7 +217,7 @@ RELOAD_CELL = """\
 import micrograd
 for name in {modules!r}:
     importlib.reload(importlib.import_module("micrograd." + name))
-from micrograd.engine import Value
+{imports}
 """
 
 
@@ -230,7 +232,13 @@ def notebook(n: int, page: str, sources: dict[str, str]) -> nbformat.NotebookNod
         cell.metadata["tags"] = ["student-code"]
         cells.append(cell)
     names = [m.removesuffix(".py") for m in modules]
-    cells.append(nbformat.v4.new_code_cell(RELOAD_CELL.format(modules=names)))
+    # exercise-0's notebook has no engine.py: it imports its own functions instead
+    imports = (
+        "from micrograd.engine import Value"
+        if "engine" in names
+        else "from micrograd.gradcheck import *"
+    )
+    cells.append(nbformat.v4.new_code_cell(RELOAD_CELL.format(modules=names, imports=imports)))
     cells.append(
         nbformat.v4.new_markdown_cell(
             f"When you are ready, save this notebook and grade it from a terminal:\n\n"

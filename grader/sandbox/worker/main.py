@@ -314,6 +314,44 @@ def do_fit(req):
     }
 
 
+def do_slopes(req):
+    """exercise-0: one of the student's gradcheck functions, on a function the grader describes.
+
+    The function is f(xs) = sum_k c_k * prod_j xs[j]**p_kj + d * exp(sum_j e_j * xs[j]) from
+    req["terms"] ([[c, [p_0, p_1, ...]], ...]) and req["exp"] ([d, [e_0, e_1, ...]]); the
+    student's code sees it as f(x) (one input) or f(xs) (a list), and only numbers come back.
+    """
+    gradcheck = import_student("micrograd.gradcheck")
+    terms, (d, es) = req.get("terms", []), req.get("exp", [0.0, []])
+
+    def f_of_list(xs):
+        xs = [number(x) for x in xs]
+        total = d * math.exp(sum(e * x for e, x in zip(es, xs)))
+        for c, powers in terms:
+            total += c * math.prod(x**p for x, p in zip(xs, powers))
+        return total
+
+    def f_of_one(x):
+        return f_of_list([x])
+
+    name, args = req["function"], req.get("args", {})
+    fn = getattr(gradcheck, name)
+    if name in ("forward_difference", "central_difference"):
+        result = fn(f_of_one, float(args["x"]), float(args["h"]))
+    elif name == "relative_error":
+        result = fn(float(args["a"]), float(args["b"]))
+    elif name == "good_step":
+        result = fn()
+    elif name == "numerical_gradient":
+        xs = [float(x) for x in args["xs"]]
+        result = fn(f_of_list, xs, args["h"]) if "h" in args else fn(f_of_list, xs)
+        return {"result": plain(result), "xs_after": plain(xs)}
+    else:  # gradient_check
+        xs, grads = [float(x) for x in args["xs"]], [float(g) for g in args["grads"]]
+        result = fn(f_of_list, xs, grads, args["h"]) if "h" in args else fn(f_of_list, xs, grads)
+    return {"result": plain([result])[0]}
+
+
 def do_ops(req):
     """Which of the exercise-2 functions the student's Value has."""
     Value = value_class()
@@ -331,6 +369,7 @@ HANDLERS = {
     "sgd": do_sgd,
     "train_step": do_train_step,
     "fit": do_fit,
+    "slopes": do_slopes,
 }
 
 
