@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 from grader import results as R
 from grader.checking import REGISTRY, Check, Context, Fail
+from grader.hints import History, choose
 from grader.sandbox import Limits, Sandbox, StudentError, WorkerFailed
 
 EXERCISES = {
@@ -153,6 +154,7 @@ def grade(
     limits: Limits | None = None,
     progress: Callable[[int, int, str], None] | None = None,
     extra: Sequence[Check] = (),
+    history: History | None = None,
 ) -> R.Report:
     start = time.monotonic()
     checks = checks_for(exercises, extra)
@@ -163,12 +165,15 @@ def grade(
             if progress:
                 progress(i, len(checks), f"exercise-{check.exercise}: {check.name}")
             res = run_check(check, ctx)
+            res.hint = choose(res, history)  # a nudge, or the formula on a repeated failure
             if res.details.get("nodes") and pictures is not None:
                 res.details["picture"] = str(draw_failure(res, pictures))
                 report.pictures.append(res.details["picture"])
             report.checks.append(res)
         report.output = sandbox.output()
         report.pictures += [str(p) for p in ctx.pictures]
+    if history is not None:
+        history.record(report.checks)
     report.execution_time = time.monotonic() - start
     return report
 
@@ -204,6 +209,7 @@ def grade_submission(
     pictures: Path | None = None,
     progress: Callable[[int, int, str], None] | None = None,
     extra: Sequence[Check] = (),
+    history: History | None = None,
 ) -> R.Report:
     """Grade a submission (a folder, .zip or notebook): always a report, never an exception.
 
@@ -215,7 +221,9 @@ def grade_submission(
     start = time.monotonic()
     try:
         with open_submission(submission) as workspace:
-            report = grade(workspace, exercises, pictures, progress=progress, extra=extra)
+            report = grade(
+                workspace, exercises, pictures, progress=progress, extra=extra, history=history
+            )
     except (SubmissionError, TooLarge) as exc:
         report = could_not_grade(exercises, str(exc), extra)
     except Exception as exc:  # a bug in the grader: still a recorded result
