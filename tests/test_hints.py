@@ -50,6 +50,8 @@ def test_rules_named_in_backquotes_and_checks_without_a_rule():
     assert hints.choose(composite, None) == hints.RULES["*"][0]
     ex0 = result(exercise=0, name="central difference", rule="")
     assert hints.choose(ex0, None) == hints.CHECKS["exercise-0: central difference"][0]
+    raised = result(outcome=R.ERROR, rule="")  # TypeError in the rule: still tanh's ladder
+    assert hints.choose(raised, None) == NUDGE
     unknown = result(name="something new", rule="")
     assert hints.choose(unknown, None) == "declared hint"
 
