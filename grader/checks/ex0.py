@@ -216,7 +216,9 @@ def numerical_gradient(ctx):
         args = {"xs": xs} if h is None else {"xs": xs, "h": h}
         reply = call(ctx, f, "numerical_gradient", **args)
         got = result(reply, "numerical_gradient", inputs)
-        if finite(reply.get("xs_after"), inputs) != xs:
+        after = finite(reply.get("xs_after"), inputs)
+        # moving xs[i] and moving it back may leave a rounding error: that is no change
+        if after is None or not all(close(a, x, rel=1e-12, abs_=1e-12) for a, x in zip(after, xs)):
             raise Fail(
                 f"numerical_gradient(f, {xs}) changed the list it was given, to "
                 f"{reply.get('xs_after')}: move a copy, the caller's xs must stay as they were"
