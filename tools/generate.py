@@ -57,14 +57,18 @@ MODULES = [
 ]
 
 # exercise number -> (title, the modules whose code a notebook for it carries). A notebook
-# carries every module the exercise's code runs on, so that it can be graded on its own.
+# carries every module the exercise's code runs on, so that it can be graded on its own; the
+# last one carries every module a student writes, so that it can be graded on everything.
 EXERCISES_INFO = {
     0: ("Slopes and gradient checks", ["gradcheck.py"]),
     1: ("The chain rule for + and *", ["engine.py"]),
     2: ("Powers, quotients and functions of one input", ["engine.py"]),
     3: ("backward(): the whole graph", ["engine.py"]),
     4: ("Neurons, layers and the MLP", ["engine.py", "nn.py"]),
-    5: ("Training on two moons", ["engine.py", "nn.py", "losses.py", "optim.py", "train.py"]),
+    5: (
+        "Training on two moons",
+        ["gradcheck.py", "engine.py", "nn.py", "losses.py", "optim.py", "train.py"],
+    ),
 }
 
 BEGIN = re.compile(r"^(?P<indent>\s*)# BEGIN exercise-(?P<n>\d+): (?P<title>.+?)\s*$")

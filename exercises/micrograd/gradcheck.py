@@ -37,8 +37,8 @@ def good_step():
     """The step h that numerical_gradient uses unless told otherwise."""
     # TODO exercise-0: good_step
     # Return the h for central differences of functions whose values are about 1:
-    # small enough that the truncation error (about h**2) is tiny, large enough that
-    # the rounding error (about 2.2e-16 / h) is too. Try a few h and look.
+    # small enough that the truncation error is tiny, large enough that the rounding
+    # error is too. Print the error for h = 1e-1, 1e-2, ..., 1e-13 and look.
     raise NotImplementedError("exercise-0: good_step")
 
 

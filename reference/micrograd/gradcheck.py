@@ -45,9 +45,10 @@ def good_step():
     """The step h that numerical_gradient uses unless told otherwise."""
     # BEGIN exercise-0: good_step
     # ask: Return the h for central differences of functions whose values are about 1:
-    # ask: small enough that the truncation error (about h**2) is tiny, large enough that
-    # ask: the rounding error (about 2.2e-16 / h) is too. Try a few h and look.
-    # derivative: The sum h**2 + eps / h is smallest near h = eps ** (1/3), about 6e-6.
+    # ask: small enough that the truncation error is tiny, large enough that the rounding
+    # ask: error is too. Print the error for h = 1e-1, 1e-2, ..., 1e-13 and look.
+    # derivative: Truncation ~ h**2/6, rounding ~ eps/h (eps = 2.2e-16): their sum is
+    # derivative: smallest near h = (3 * eps) ** (1/3), about 1e-5.
     return 1e-5
     # END exercise-0
 
