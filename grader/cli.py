@@ -20,6 +20,7 @@ import click
 
 from grader import reports
 from grader.bundle import bundle
+from grader.hints import History
 from grader.runner import (
     EXERCISES,
     ExtraChecksError,
@@ -28,6 +29,7 @@ from grader.runner import (
     load_extra_checks,
 )
 
+HISTORY_FILE = ".grade-history.json"
 FORMATS = {"text": None, "json": reports.as_json, "junit": reports.junit}
 
 
@@ -43,6 +45,7 @@ def run(
     pictures: Path | None,
     extra_checks: Path | None = None,
     visibility: str = "after_published",
+    history: Path | None = None,
 ) -> None:
     try:
         extra = load_extra_checks(extra_checks) if extra_checks else []
@@ -52,7 +55,12 @@ def run(
         pictures = (output.parent if output else Path.cwd()) / "grade-pictures"
     show_progress = fmt == "text" and output is None and sys.stderr.isatty()
     progress = _progress if show_progress else None
-    report = grade_submission(submission, exercises, pictures, progress, extra)
+    if history is None and fmt == "text" and output is None and sys.stdout.isatty():
+        history = (submission if submission.is_dir() else submission.parent) / HISTORY_FILE
+    kept = History(history) if history is not None else None
+    report = grade_submission(submission, exercises, pictures, progress, extra, kept)
+    if kept is not None and not report.error:
+        kept.save()
     if show_progress:
         click.echo("\r\033[K", nl=False, err=True)
     if fmt == "text":
@@ -113,6 +121,13 @@ def grading_options(fn):
     fn = visibility_option(fn)
     fn = extra_checks_option(fn)
     fn = click.option(
+        "--history",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="File of earlier failures, so that a repeated one gets the formula as its hint "
+        f"[default: {HISTORY_FILE} beside micrograd/ when the report goes to a terminal; "
+        "else none, and hints stay nudges].",
+    )(fn)
+    fn = click.option(
         "--pictures",
         type=click.Path(file_okay=False, path_type=Path),
         help="Folder for pictures of failures [default: beside the report].",
@@ -152,8 +167,9 @@ def exercise_command(name: str, exercises: list[int], help_text: str) -> click.C
         pictures: Path | None,
         extra_checks: Path | None,
         visibility: str,
+        history: Path | None,
     ) -> None:
-        run(exercises, submission, fmt, output, pictures, extra_checks, visibility)
+        run(exercises, submission, fmt, output, pictures, extra_checks, visibility, history)
 
     return command
 

@@ -12,9 +12,11 @@ from types import SimpleNamespace
 
 from grader import results as R
 from grader.checking import REGISTRY, Check, Context, Fail
+from grader.hints import History, choose
 from grader.sandbox import Limits, Sandbox, StudentError, WorkerFailed
 
 EXERCISES = {
+    0: "Slopes and gradient checks",
     1: "The chain rule for + and *",
     2: "Powers, quotients and functions of one input",
     3: "backward(): the whole graph",
@@ -152,6 +154,7 @@ def grade(
     limits: Limits | None = None,
     progress: Callable[[int, int, str], None] | None = None,
     extra: Sequence[Check] = (),
+    history: History | None = None,
 ) -> R.Report:
     start = time.monotonic()
     checks = checks_for(exercises, extra)
@@ -162,19 +165,23 @@ def grade(
             if progress:
                 progress(i, len(checks), f"exercise-{check.exercise}: {check.name}")
             res = run_check(check, ctx)
+            res.hint = choose(res, history)  # a nudge, or the formula on a repeated failure
             if res.details.get("nodes") and pictures is not None:
                 res.details["picture"] = str(draw_failure(res, pictures))
                 report.pictures.append(res.details["picture"])
             report.checks.append(res)
         report.output = sandbox.output()
         report.pictures += [str(p) for p in ctx.pictures]
+    if history is not None:
+        history.record(report.checks)
     report.execution_time = time.monotonic() - start
     return report
 
 
 def draw_failure(res: R.CheckResult, folder: Path) -> Path:
     """The failing expression's graph with the student's grads, the wrong node marked."""
-    from grader.expressions import Expression, _operands, rule_of
+    from grader.expressions import Expression, rule_of
+    from grader.sandbox.worker.ops import operands
     from micrograd.viz import draw_dot
 
     d = res.details
@@ -186,7 +193,7 @@ def draw_failure(res: R.CheckResult, folder: Path) -> Path:
                 data=d["student_node_data"][i],
                 grad=d["student_node_grads"][i],
                 _op="" if node[0] == "x" else rule_of(node).split(" ")[0],
-                _prev=[nodes[k] for k in _operands(tuple(node))],
+                _prev=[nodes[k] for k in operands(tuple(node))],
                 label=expr.text(i) if node[0] == "x" else "",
             )
         )
@@ -203,6 +210,7 @@ def grade_submission(
     pictures: Path | None = None,
     progress: Callable[[int, int, str], None] | None = None,
     extra: Sequence[Check] = (),
+    history: History | None = None,
 ) -> R.Report:
     """Grade a submission (a folder, .zip or notebook): always a report, never an exception.
 
@@ -214,7 +222,9 @@ def grade_submission(
     start = time.monotonic()
     try:
         with open_submission(submission) as workspace:
-            report = grade(workspace, exercises, pictures, progress=progress, extra=extra)
+            report = grade(
+                workspace, exercises, pictures, progress=progress, extra=extra, history=history
+            )
     except (SubmissionError, TooLarge) as exc:
         report = could_not_grade(exercises, str(exc), extra)
     except Exception as exc:  # a bug in the grader: still a recorded result

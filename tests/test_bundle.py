@@ -114,7 +114,7 @@ def reference_notebook() -> str:
     """exercise-5's notebook (it carries every module a student writes), solved."""
     nb = json.loads((ROOT / "exercises" / "notebooks" / "exercise-5.ipynb").read_text())
     marked = [c for c in nb["cells"] if "micrograd_kit" in c["metadata"]]
-    assert len(marked) == 5
+    assert len(marked) == 6
     for cell in marked:
         rel = cell["metadata"]["micrograd_kit"]["file"]
         cell["source"] = f"%%writefile {rel}\n" + (REFERENCE.parent / rel).read_text()
@@ -303,7 +303,7 @@ def test_extra_checks_travel_in_the_bundle(autograder: Path, tmp_path: Path) -> 
     with zipfile.ZipFile(out) as zf:
         assert "kit/extra-checks/sums_of_three.py" in zf.namelist()
         script = zf.read("run_autograder").decode()
-    assert "MAX_SCORE=58" in script  # 56 of the kit's own, 2 extra
+    assert f"MAX_SCORE={MAX_SCORE + 2:g}" in script  # the kit's own, and 2 extra
     kit = autograder / "source" / "kit"
     shutil.copytree(extra, kit / "extra-checks")  # the installed kit is the same code
     (autograder / "run_autograder").write_text(script)
@@ -318,7 +318,7 @@ def test_extra_checks_travel_in_the_bundle(autograder: Path, tmp_path: Path) -> 
         )
         results = json.loads((autograder / "results" / "results.json").read_text())
         jsonschema.validate(results, RESULTS_SCHEMA)
-        assert results["score"] == results["max_score"] == 58, proc.stdout
+        assert results["score"] == results["max_score"] == MAX_SCORE + 2, proc.stdout
         assert any(t["name"].startswith("exercise-1: extra:") for t in results["tests"])
     finally:
         shutil.rmtree(kit / "extra-checks")

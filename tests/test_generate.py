@@ -42,7 +42,14 @@ def _triggers(m):
     def rule(make):
         return lambda: make(V(0.5), V(2.0))._backward()
 
+    g = m.gradcheck
     return {
+        "forward_difference": lambda: g.forward_difference(abs, 1.0, 0.1),
+        "central_difference": lambda: g.central_difference(abs, 1.0, 0.1),
+        "relative_error": lambda: g.relative_error(1.0, 2.0),
+        "good_step": lambda: g.good_step(),
+        "numerical_gradient": lambda: g.numerical_gradient(sum, [1.0], 0.1),
+        "gradient_check": lambda: g.gradient_check(sum, [1.0], [1.0], 0.1),
         "Value.__add__ backward": rule(lambda a, b: a + b),
         "Value.__mul__ backward": rule(lambda a, b: a * b),
         "Value.__pow__ backward": rule(lambda a, b: a**3),
@@ -71,7 +78,7 @@ def _triggers(m):
 
 def test_every_stub_raises_the_message_that_names_it():
     _, regions = generate.load_reference()
-    with workspace_modules(EXERCISES, "engine", "nn", "losses", "optim", "train") as m:
+    with workspace_modules(EXERCISES, "gradcheck", "engine", "nn", "losses", "optim", "train") as m:
         triggers = _triggers(m)
         assert sorted(triggers) == sorted(r.title for r in regions), "a stub has no trigger"
         for r in regions:
@@ -79,12 +86,48 @@ def test_every_stub_raises_the_message_that_names_it():
                 triggers[r.title]()
 
 
-def test_stubs_keep_the_math_and_lose_the_code():
+def test_stubs_ask_and_lose_the_code_and_the_derivative():
     engine = (EXERCISES / "micrograd" / "engine.py").read_text()
     assert "# TODO exercise-2: Value.tanh backward" in engine
-    assert "1 - tanh(x)**2" in engine  # the math comment stays
+    assert "# out = tanh(self). Add into self.grad dout/dself * out.grad" in engine  # the ask
+    assert "1 - tanh(x)**2" not in engine  # the derivative goes to solutions/
     assert "(1 - out.data**2) * out.grad" not in engine  # the answer goes
     assert "self.grad += out.grad" not in engine
+    assert "ask:" not in engine and "derivative:" not in engine  # tags stripped
+    solution = (ROOT / "solutions" / "exercise-2.md").read_text()
+    assert "# dout/dx = 1 - tanh(x)**2 = 1 - out.data**2." in solution
+
+
+def _tanh_stub(level: str) -> str:
+    sources, _ = generate.load_reference(level)
+    engine = sources["engine.py"]
+    start = engine.index("# TODO exercise-2: Value.tanh backward")
+    return engine[start : engine.index("raise NotImplementedError", start)]
+
+
+def test_stub_hint_levels_show_more_in_turn():
+    none, ask, derivative = (_tanh_stub(level) for level in ("none", "ask", "derivative"))
+    assert none.strip() == "# TODO exercise-2: Value.tanh backward"
+    assert "out = tanh(self)" in ask and "1 - tanh(x)**2" not in ask
+    assert "out = tanh(self)" in derivative and "1 - tanh(x)**2" in derivative
+
+
+def test_stub_hint_level_option(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        generate.main(["--stub-hints", "everything"])
+    with pytest.raises(SystemExit):  # --check compares with the default level only
+        generate.main(["--check", "--stub-hints", "none"])
+    files = generate.expected_files("derivative")
+    engine = files[EXERCISES / "micrograd" / "engine.py"]
+    assert "# dout/dx = 1 / x." in engine
+    nb = files[EXERCISES / "notebooks" / "exercise-2.ipynb"]
+    assert "dout/dx = 1 / x." in nb  # the notebooks carry the same stubs
+
+
+def test_a_region_comment_needs_a_level_tag():
+    text = "# BEGIN exercise-1: x\n# ask: fill it\n# the answer\ncode\n# END exercise-1\n"
+    with pytest.raises(ValueError, match=r"m.py:3: .*`# ask:` or `# derivative:`"):
+        generate.split_regions("m.py", text)
 
 
 @pytest.mark.parametrize(

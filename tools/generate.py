@@ -8,12 +8,23 @@ reference/ is the one source of truth. Inside it, each piece a student writes is
     # END exercise-N
 
 In exercises/ the region becomes a stub: the comments, then
-`raise NotImplementedError("exercise-N: Title")`. The prose lives by hand in
-exercises/exercise-N.md and solutions/exercise-N.md; this script only rewrites the part of
-each page between the GENERATED markers, and the notebooks, which are built from the page.
+`raise NotImplementedError("exercise-N: Title")`. Each comment line of a region is tagged with
+the hint level that shows it, so instructors choose at build time how much a stub gives away:
+
+    # ask: out = self * other. Add into self.grad and other.grad ...   (what to fill in)
+    # derivative: dout/dself = other.data, dout/dother = self.data     (the answer's math)
+
+`--stub-hints ask` (the default) keeps the `ask:` lines, `derivative` keeps both, `none`
+keeps neither (a bare TODO); the tags themselves are stripped. The solutions show every line.
+`grep -rn '# derivative:' reference/` lists what the default stubs hold back.
+
+The prose lives by hand in exercises/exercise-N.md and solutions/exercise-N.md; this script
+only rewrites the part of each page between the GENERATED markers, and the notebooks, which
+are built from the page.
 
     python tools/generate.py           # write everything
-    python tools/generate.py --check   # exit 1 if anything committed differs
+    python tools/generate.py --check   # exit 1 if anything committed differs (default level)
+    python tools/generate.py --stub-hints derivative   # stubs that carry the derivative too
 """
 
 from __future__ import annotations
@@ -35,6 +46,7 @@ SOLUTIONS = ROOT / "solutions"
 # those with regions become stubs.
 MODULES = [
     "__init__.py",
+    "gradcheck.py",
     "engine.py",
     "nn.py",
     "losses.py",
@@ -45,17 +57,24 @@ MODULES = [
 ]
 
 # exercise number -> (title, the modules whose code a notebook for it carries). A notebook
-# carries every module the exercise's code runs on, so that it can be graded on its own.
+# carries every module the exercise's code runs on, so that it can be graded on its own; the
+# last one carries every module a student writes, so that it can be graded on everything.
 EXERCISES_INFO = {
+    0: ("Slopes and gradient checks", ["gradcheck.py"]),
     1: ("The chain rule for + and *", ["engine.py"]),
     2: ("Powers, quotients and functions of one input", ["engine.py"]),
     3: ("backward(): the whole graph", ["engine.py"]),
     4: ("Neurons, layers and the MLP", ["engine.py", "nn.py"]),
-    5: ("Training on two moons", ["engine.py", "nn.py", "losses.py", "optim.py", "train.py"]),
+    5: (
+        "Training on two moons",
+        ["gradcheck.py", "engine.py", "nn.py", "losses.py", "optim.py", "train.py"],
+    ),
 }
 
 BEGIN = re.compile(r"^(?P<indent>\s*)# BEGIN exercise-(?P<n>\d+): (?P<title>.+?)\s*$")
 END = re.compile(r"^\s*# END exercise-(?P<n>\d+)\s*$")
+HINT_LEVELS = ("none", "ask", "derivative")  # each level shows the tags of the ones before it
+HINT_TAG = re.compile(r"^(?P<indent>\s*)# (?P<tag>ask|derivative): ?(?P<text>.*)$")
 GENERATED_BEGIN = "<!-- BEGIN GENERATED: do not edit below; `nox -s build` rewrites it -->"
 GENERATED_END = "<!-- END GENERATED -->"
 NOTEBOOK_KEY = "micrograd_kit"  # cell metadata key that marks a cell holding student code
@@ -100,6 +119,11 @@ def split_regions(module: str, text: str) -> tuple[list[str | Region], list[Regi
             raise ValueError(f"{module}:{i + 1}: BEGIN exercise-{m['n']} has no matching END")
         k = 0
         while k < len(body) and body[k].strip().startswith("#"):
+            if not HINT_TAG.match(body[k]):
+                raise ValueError(
+                    f"{module}:{i + 2 + k}: a region's comment must start `# ask:` or "
+                    "`# derivative:` (the stub hint level that shows it)"
+                )
             k += 1
         region = Region(module, int(m["n"]), m["title"], m["indent"], body[:k], body[k:])
         parts.append(region)
@@ -108,18 +132,29 @@ def split_regions(module: str, text: str) -> tuple[list[str | Region], list[Regi
     return parts, regions
 
 
-def stub(region: Region) -> list[str]:
+def untagged(lines: list[str], level: str = "derivative") -> list[str]:
+    """The comment lines shown at this hint level, their tags stripped."""
+    shown = HINT_LEVELS[1 : HINT_LEVELS.index(level) + 1]
+    out = []
+    for line in lines:
+        m = HINT_TAG.match(line)
+        if m and m["tag"] in shown:
+            out.append(f"{m['indent']}# {m['text']}".rstrip())
+    return out
+
+
+def stub(region: Region, level: str = "ask") -> list[str]:
     return [
         f"{region.indent}# TODO {region.message}",
-        *region.math,
+        *untagged(region.math, level),
         f'{region.indent}raise NotImplementedError("{region.message}")',
     ]
 
 
-def render_stubbed(parts: list[str | Region]) -> str:
+def render_stubbed(parts: list[str | Region], level: str = "ask") -> str:
     out: list[str] = []
     for part in parts:
-        out.extend(stub(part) if isinstance(part, Region) else [part])
+        out.extend(stub(part, level) if isinstance(part, Region) else [part])
     return "\n".join(out) + "\n"
 
 
@@ -127,13 +162,13 @@ def dedent(lines: list[str], indent: str) -> list[str]:
     return [line[len(indent) :] if line.startswith(indent) else line.lstrip() for line in lines]
 
 
-def load_reference() -> tuple[dict[str, str], list[Region]]:
-    """Return {module: stubbed source} and every region, in module order."""
+def load_reference(level: str = "ask") -> tuple[dict[str, str], list[Region]]:
+    """Return {module: stubbed source, at this hint level} and every region, in module order."""
     sources: dict[str, str] = {}
     regions: list[Region] = []
     for module in MODULES:
         parts, found = split_regions(module, (REFERENCE / module).read_text())
-        sources[module] = render_stubbed(parts)
+        sources[module] = render_stubbed(parts, level)
         regions.extend(found)
     return sources, regions
 
@@ -165,7 +200,7 @@ def solution_section(n: int, regions: list[Region]) -> str:
     for r in regions:
         if r.exercise != n:
             continue
-        code = "\n".join(dedent(r.math + r.code, r.indent))
+        code = "\n".join(dedent(untagged(r.math) + r.code, r.indent))
         blocks += ["", f"### `{r.title}` (`micrograd/{r.module}`)", "", "```python", code, "```"]
     return "\n".join(blocks)
 
@@ -186,7 +221,7 @@ RELOAD_CELL = """\
 import micrograd
 for name in {modules!r}:
     importlib.reload(importlib.import_module("micrograd." + name))
-from micrograd.engine import Value
+{imports}
 """
 
 
@@ -201,7 +236,13 @@ def notebook(n: int, page: str, sources: dict[str, str]) -> nbformat.NotebookNod
         cell.metadata["tags"] = ["student-code"]
         cells.append(cell)
     names = [m.removesuffix(".py") for m in modules]
-    cells.append(nbformat.v4.new_code_cell(RELOAD_CELL.format(modules=names)))
+    # exercise-0's notebook has no engine.py: it imports its own functions instead
+    imports = (
+        "from micrograd.engine import Value"
+        if "engine" in names
+        else "from micrograd.gradcheck import *"
+    )
+    cells.append(nbformat.v4.new_code_cell(RELOAD_CELL.format(modules=names, imports=imports)))
     cells.append(
         nbformat.v4.new_markdown_cell(
             f"When you are ready, save this notebook and grade it from a terminal:\n\n"
@@ -223,9 +264,9 @@ def notebook(n: int, page: str, sources: dict[str, str]) -> nbformat.NotebookNod
     return nb
 
 
-def expected_files() -> dict[Path, str]:
+def expected_files(stub_hints: str = "ask") -> dict[Path, str]:
     """Every generated file and its content, as the generator would write it now."""
-    sources, regions = load_reference()
+    sources, regions = load_reference(stub_hints)
     files: dict[Path, str] = {}
     for module, text in sources.items():
         files[EXERCISES / "micrograd" / module] = text
@@ -243,9 +284,18 @@ def expected_files() -> dict[Path, str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only report what differs")
+    parser.add_argument(
+        "--stub-hints",
+        choices=HINT_LEVELS,
+        default="ask",
+        help="what the stubs' comments give away: none, ask (what to fill in; the default), "
+        "derivative (the math of the answer too)",
+    )
     args = parser.parse_args(argv)
+    if args.check and args.stub_hints != "ask":
+        parser.error("--check compares with the committed output, built with the default level")
     stale = []
-    for path, text in expected_files().items():
+    for path, text in expected_files(args.stub_hints).items():
         if path.exists() and path.read_text() == text:
             continue
         stale.append(path.relative_to(ROOT))

@@ -65,7 +65,70 @@ def apply_edits(name: str, text: str, replacements: list[tuple[str, str]]) -> st
 
 
 # (id, bug): the ids are the tests' ids in tests/test_planted_bugs.py
+def gradcheck(*edits: tuple[str, str]) -> dict[str, list[tuple[str, str]]]:
+    """Edits of gradcheck.py (exercise-0)."""
+    return {"gradcheck.py": list(edits)}
+
+
+CENTRAL = "return (f(x + h) - f(x - h)) / (2 * h)"
+
 BUGS: list[tuple[str, Bug]] = [
+    # exercise-0: slopes and gradient checks
+    (
+        "central-difference-is-a-forward-difference",
+        Bug(
+            0, "central difference", gradcheck((CENTRAL, "return (f(x + h) - f(x)) / h")), only=True
+        ),
+    ),
+    (
+        "central-difference-wrong-sign",
+        Bug(
+            0, "central difference", gradcheck((CENTRAL, "return (f(x - h) - f(x + h)) / (2 * h)"))
+        ),
+    ),
+    (
+        "numerical-gradient-forward-difference",
+        Bug(
+            0,
+            "numerical gradient of a function of several inputs",
+            gradcheck(
+                ("grads.append((f(up) - f(down)) / (2 * h))", "grads.append((f(up) - f(xs)) / h)")
+            ),
+        ),
+    ),
+    (
+        "step-too-small",
+        Bug(
+            0,
+            "a step h that balances truncation and rounding",
+            gradcheck(("return 1e-5", "return 1e-12")),
+        ),
+    ),
+    (
+        "step-too-large",
+        Bug(
+            0,
+            "a step h that balances truncation and rounding",
+            gradcheck(("return 1e-5", "return 1e-2")),
+        ),
+    ),
+    (
+        "relative-error-is-absolute",
+        Bug(
+            0,
+            "relative error",
+            gradcheck(("return 0.0 if scale == 0 else abs(a - b) / scale", "return abs(a - b)")),
+        ),
+    ),
+    (
+        "gradient-check-smallest-error",
+        Bug(
+            0,
+            "gradient check: a right gradient passes, a wrong one is measured",
+            gradcheck(("return max((relative_error", "return min((relative_error")),
+            only=True,
+        ),
+    ),
     # exercise-1: + and *
     (
         "add-assigns-instead-of-accumulating",

@@ -199,7 +199,8 @@ def bug(name: str, b: Bug, form: str) -> Student:
 
 
 def _duplicate_engine_cell(nb: nbformat.NotebookNode) -> None:
-    cell = next(c for c in nb.cells if generate.NOTEBOOK_KEY in c.metadata)
+    key = generate.NOTEBOOK_KEY
+    cell = next(c for c in nb.cells if c.metadata.get(key, {}).get("file") == "micrograd/engine.py")
     copy = nbformat.from_dict(json.loads(json.dumps(cell)))
     copy["id"] = cell["id"] + "-copy"  # Jupyter gives a pasted cell a new id
     nb.cells.append(copy)

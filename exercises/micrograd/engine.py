@@ -38,7 +38,9 @@ class Value:
 
         def _backward():
             # TODO exercise-1: Value.__add__ backward
-            # out = a + b, so dout/da = 1 and dout/db = 1: each input receives out.grad as is.
+            # out = self + other. out.grad holds dL/dout (set before this runs). Add
+            # into self.grad and into other.grad each one's share, dL/dout * dout/d(input),
+            # with +=: a node used twice must collect a share from each use.
             raise NotImplementedError("exercise-1: Value.__add__ backward")
 
         out._backward = _backward
@@ -50,8 +52,9 @@ class Value:
 
         def _backward():
             # TODO exercise-1: Value.__mul__ backward
-            # out = a * b, so dout/da = b and dout/db = a: each input's gradient is the
-            # *other* input's value times out.grad.
+            # out = self * other. Add into self.grad and into other.grad out.grad times
+            # the derivative of out with respect to that input; the inputs' values are
+            # self.data and other.data. Use +=, as in +.
             raise NotImplementedError("exercise-1: Value.__mul__ backward")
 
         out._backward = _backward
@@ -65,7 +68,8 @@ class Value:
 
         def _backward():
             # TODO exercise-2: Value.__pow__ backward
-            # out = x**n, so dout/dx = n * x**(n-1) (n is a constant, not a Value).
+            # out = self**other, where other is a plain number n (a constant, not a
+            # Value). Add into self.grad dout/dself * out.grad, from self.data and other.
             raise NotImplementedError("exercise-2: Value.__pow__ backward")
 
         out._backward = _backward
@@ -76,7 +80,8 @@ class Value:
 
         def _backward():
             # TODO exercise-2: Value.exp backward
-            # out = e**x, so dout/dx = e**x, which is out.data itself.
+            # out = e**self. Add into self.grad dout/dself * out.grad; the forward value
+            # out.data may save you work.
             raise NotImplementedError("exercise-2: Value.exp backward")
 
         out._backward = _backward
@@ -87,7 +92,8 @@ class Value:
 
         def _backward():
             # TODO exercise-2: Value.log backward
-            # out = ln x, so dout/dx = 1 / x.
+            # out = ln(self), defined for self.data > 0. Add into self.grad
+            # dout/dself * out.grad, from self.data.
             raise NotImplementedError("exercise-2: Value.log backward")
 
         out._backward = _backward
@@ -98,7 +104,8 @@ class Value:
 
         def _backward():
             # TODO exercise-2: Value.tanh backward
-            # out = tanh x, so dout/dx = 1 - tanh(x)**2 = 1 - out**2.
+            # out = tanh(self). Add into self.grad dout/dself * out.grad; the derivative
+            # can be written with the number out.data alone (not the Value out).
             raise NotImplementedError("exercise-2: Value.tanh backward")
 
         out._backward = _backward
@@ -109,8 +116,8 @@ class Value:
 
         def _backward():
             # TODO exercise-2: Value.relu backward
-            # out = max(0, x), so dout/dx = 1 where x > 0 and 0 where x < 0. At exactly
-            # x = 0 the derivative does not exist; like PyTorch, we use 0 there.
+            # out = max(0, self). Add into self.grad dout/dself * out.grad. At exactly
+            # self.data = 0 the derivative does not exist; like PyTorch, use 0 there.
             raise NotImplementedError("exercise-2: Value.relu backward")
 
         out._backward = _backward
@@ -124,7 +131,8 @@ class Value:
 
         def _backward():
             # TODO exercise-2: Value.sigmoid backward
-            # out = s(x) = 1 / (1 + e**-x), so dout/dx = s(x) * (1 - s(x)).
+            # out = s(self) = 1 / (1 + e**-self). Add into self.grad dout/dself * out.grad;
+            # the derivative can be written with the number out.data alone.
             raise NotImplementedError("exercise-2: Value.sigmoid backward")
 
         out._backward = _backward
@@ -134,10 +142,11 @@ class Value:
 
     def backward(self):
         # TODO exercise-3: Value.backward
-        # Order the graph so that every node comes after all of its inputs (a topological
-        # order): a depth-first search that appends a node once all its inputs are in.
-        # An explicit stack replaces micrograd's recursion, which overflows Python's call
-        # stack near 1,000 nodes deep. An entry (v, True) means "v's inputs are done".
+        # Fill every .grad in the graph below self with d(self)/d(node): list the nodes
+        # reachable through _prev, each once, every node after all of its inputs (a
+        # topological order), without recursion (graphs are 100,000 nodes deep); seed
+        # self.grad with d(self)/d(self); then call each node's _backward, from self
+        # back towards the inputs, so that a node's grad is complete before it is used.
         raise NotImplementedError("exercise-3: Value.backward")
 
     # -- compositions: no rules of their own ----------------------------------------------

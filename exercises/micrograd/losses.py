@@ -13,8 +13,8 @@ def mse_loss(scores, ys):
 def hinge_loss(scores, ys):
     """micrograd's max-margin loss: (1/n) * sum_i max(0, 1 - y_i * s_i)."""
     # TODO exercise-5: hinge_loss
-    # A point costs nothing once it is on the right side with a margin (y*s >= 1), and
-    # 1 - y*s otherwise; relu(x) is max(0, x).
+    # Return a Value: the mean over points of max(0, 1 - y*s), built from Value ops
+    # (relu(x) is max(0, x)) so that backward() reaches every score.
     raise NotImplementedError("exercise-5: hinge_loss")
 
 
@@ -41,5 +41,5 @@ def bce_loss(scores, ys):
 def l2_penalty(params, alpha):
     """L2 regularisation: alpha * sum_p p**2, which pulls every weight towards 0."""
     # TODO exercise-5: l2_penalty
-    # d/dp (alpha * p**2) = 2 * alpha * p: each step shrinks p in proportion to its size.
+    # Return a Value: alpha times the sum of p**2 over params (built from Value ops).
     raise NotImplementedError("exercise-5: l2_penalty")

@@ -36,8 +36,7 @@ def dot(ws, xs, b):
 class Module:
     def zero_grad(self):
         # TODO exercise-4: Module.zero_grad
-        # Gradients accumulate with +=, so they must be reset to 0 before each backward
-        # pass, or this step's gradient is added to the last one's.
+        # Set the grad of every parameter (self.parameters()) to 0.
         raise NotImplementedError("exercise-4: Module.zero_grad")
 
     def parameters(self):
@@ -47,20 +46,22 @@ class Module:
 class Neuron(Module):
     def __init__(self, nin, nonlin=True, activation="relu"):
         # TODO exercise-4: Neuron.__init__
-        # nin weights drawn from uniform(-1, 1), in order, and a bias starting at 0.
+        # self.w: a list of nin Values, drawn with random.uniform(-1, 1) one after the
+        # other; self.b: a Value starting at 0.
         raise NotImplementedError("exercise-4: Neuron.__init__")
         self.nonlin = nonlin
         self.activation = activation
 
     def __call__(self, x):
         # TODO exercise-4: Neuron.__call__
-        # act = w . x + b; then the non-linearity, relu(act) (or tanh(act)), unless this
-        # neuron is linear (nonlin=False, the output layer).
+        # x is a list of numbers or Values. Return one Value: act = w . x + b, then
+        # relu(act) (tanh(act) when self.activation == "tanh"), or act itself when
+        # self.nonlin is False (a linear neuron, the output layer's).
         raise NotImplementedError("exercise-4: Neuron.__call__")
 
     def parameters(self):
         # TODO exercise-4: Neuron.parameters
-        # The weights in order, then the bias.
+        # A list of this neuron's Values: the weights in order, then the bias.
         raise NotImplementedError("exercise-4: Neuron.parameters")
 
     def __repr__(self):
@@ -71,18 +72,19 @@ class Neuron(Module):
 class Layer(Module):
     def __init__(self, nin, nout, **kwargs):
         # TODO exercise-4: Layer.__init__
-        # nout neurons, each seeing all nin inputs.
+        # self.neurons: a list of nout Neurons, each seeing all nin inputs; pass
+        # **kwargs (nonlin, activation) on to each.
         raise NotImplementedError("exercise-4: Layer.__init__")
 
     def __call__(self, x):
         # TODO exercise-4: Layer.__call__
-        # Every neuron applied to the same x; a layer of one neuron returns a Value, not a
-        # list, so that an MLP ending in one output gives a Value.
+        # Every neuron applied to the same x, as a list; a layer of one neuron returns
+        # that one Value, not a list of one.
         raise NotImplementedError("exercise-4: Layer.__call__")
 
     def parameters(self):
         # TODO exercise-4: Layer.parameters
-        # Neuron by neuron.
+        # Every neuron's parameters, neuron by neuron, in one flat list.
         raise NotImplementedError("exercise-4: Layer.parameters")
 
     def __repr__(self):
@@ -92,18 +94,19 @@ class Layer(Module):
 class MLP(Module):
     def __init__(self, nin, nouts, activation="relu"):
         # TODO exercise-4: MLP.__init__
-        # Layer i maps sizes[i] inputs to sizes[i+1] outputs; every layer but the last is
-        # non-linear, so the output is a plain weighted sum (a score, not squashed).
+        # self.layers: with sizes = [nin] + nouts, layer i maps sizes[i] inputs to
+        # sizes[i+1] outputs; every layer but the last is non-linear (nonlin=False on
+        # the last), and each gets the activation.
         raise NotImplementedError("exercise-4: MLP.__init__")
 
     def __call__(self, x):
         # TODO exercise-4: MLP.__call__
-        # Each layer's output is the next layer's input.
+        # Each layer's output is the next layer's input; return the last one's.
         raise NotImplementedError("exercise-4: MLP.__call__")
 
     def parameters(self):
         # TODO exercise-4: MLP.parameters
-        # Layer by layer.
+        # Every layer's parameters, layer by layer, in one flat list.
         raise NotImplementedError("exercise-4: MLP.parameters")
 
     def __repr__(self):

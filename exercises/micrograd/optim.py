@@ -21,7 +21,7 @@ class SGD:
 
     def step(self, k=0):
         # TODO exercise-5: SGD.step
-        # p.grad is dL/dp, the direction in which the loss grows fastest, so step the
-        # other way: p <- p - lr(k) * dL/dp. Change p.data, never p itself: the model
-        # holds these very Value objects.
+        # One step of gradient descent at step number k: move every parameter's data
+        # against its gradient, by the rate self.rate(k). Change p.data, never p
+        # itself: the model holds these very Value objects.
         raise NotImplementedError("exercise-5: SGD.step")

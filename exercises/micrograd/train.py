@@ -16,8 +16,10 @@ def accuracy(scores, ys):
 def train_step(model, X, y, optimizer, k, alpha=1e-4):
     """One full-batch step of gradient descent; returns (loss, accuracy) before the step."""
     # TODO exercise-5: train_step
-    # forward (scores for every row), loss = hinge + L2, zero the gradients, backward,
-    # then the SGD step. Zeroing before backward matters: grads accumulate with +=.
+    # Scores for every row of X; loss = hinge_loss + l2_penalty(model.parameters(),
+    # alpha); every parameter's grad made the gradient of this loss alone; then
+    # optimizer.step(k). Return (loss as a number, accuracy(scores, y)), both from
+    # before the step.
     raise NotImplementedError("exercise-5: train_step")
 
 

@@ -38,7 +38,10 @@ class Value:
 
         def _backward():
             # BEGIN exercise-1: Value.__add__ backward
-            # out = a + b, so dout/da = 1 and dout/db = 1: each input receives out.grad as is.
+            # ask: out = self + other. out.grad holds dL/dout (set before this runs). Add
+            # ask: into self.grad and into other.grad each one's share, dL/dout * dout/d(input),
+            # ask: with +=: a node used twice must collect a share from each use.
+            # derivative: dout/dself = 1 and dout/dother = 1: each input receives out.grad as is.
             self.grad += out.grad
             other.grad += out.grad
             # END exercise-1
@@ -52,8 +55,11 @@ class Value:
 
         def _backward():
             # BEGIN exercise-1: Value.__mul__ backward
-            # out = a * b, so dout/da = b and dout/db = a: each input's gradient is the
-            # *other* input's value times out.grad.
+            # ask: out = self * other. Add into self.grad and into other.grad out.grad times
+            # ask: the derivative of out with respect to that input; the inputs' values are
+            # ask: self.data and other.data. Use +=, as in +.
+            # derivative: dout/dself = other.data and dout/dother = self.data: each input's
+            # derivative: gradient is the *other* input's value times out.grad.
             self.grad += other.data * out.grad
             other.grad += self.data * out.grad
             # END exercise-1
@@ -69,7 +75,9 @@ class Value:
 
         def _backward():
             # BEGIN exercise-2: Value.__pow__ backward
-            # out = x**n, so dout/dx = n * x**(n-1) (n is a constant, not a Value).
+            # ask: out = self**other, where other is a plain number n (a constant, not a
+            # ask: Value). Add into self.grad dout/dself * out.grad, from self.data and other.
+            # derivative: dout/dx = n * x**(n-1).
             self.grad += other * self.data ** (other - 1) * out.grad
             # END exercise-2
 
@@ -81,7 +89,9 @@ class Value:
 
         def _backward():
             # BEGIN exercise-2: Value.exp backward
-            # out = e**x, so dout/dx = e**x, which is out.data itself.
+            # ask: out = e**self. Add into self.grad dout/dself * out.grad; the forward value
+            # ask: out.data may save you work.
+            # derivative: dout/dx = e**x, which is out.data itself.
             self.grad += out.data * out.grad
             # END exercise-2
 
@@ -93,7 +103,9 @@ class Value:
 
         def _backward():
             # BEGIN exercise-2: Value.log backward
-            # out = ln x, so dout/dx = 1 / x.
+            # ask: out = ln(self), defined for self.data > 0. Add into self.grad
+            # ask: dout/dself * out.grad, from self.data.
+            # derivative: dout/dx = 1 / x.
             self.grad += out.grad / self.data
             # END exercise-2
 
@@ -105,7 +117,9 @@ class Value:
 
         def _backward():
             # BEGIN exercise-2: Value.tanh backward
-            # out = tanh x, so dout/dx = 1 - tanh(x)**2 = 1 - out**2.
+            # ask: out = tanh(self). Add into self.grad dout/dself * out.grad; the derivative
+            # ask: can be written with the number out.data alone (not the Value out).
+            # derivative: dout/dx = 1 - tanh(x)**2 = 1 - out.data**2.
             self.grad += (1 - out.data**2) * out.grad
             # END exercise-2
 
@@ -117,8 +131,9 @@ class Value:
 
         def _backward():
             # BEGIN exercise-2: Value.relu backward
-            # out = max(0, x), so dout/dx = 1 where x > 0 and 0 where x < 0. At exactly
-            # x = 0 the derivative does not exist; like PyTorch, we use 0 there.
+            # ask: out = max(0, self). Add into self.grad dout/dself * out.grad. At exactly
+            # ask: self.data = 0 the derivative does not exist; like PyTorch, use 0 there.
+            # derivative: dout/dx = 1 where x > 0 and 0 where x <= 0.
             self.grad += (out.data > 0) * out.grad
             # END exercise-2
 
@@ -133,7 +148,9 @@ class Value:
 
         def _backward():
             # BEGIN exercise-2: Value.sigmoid backward
-            # out = s(x) = 1 / (1 + e**-x), so dout/dx = s(x) * (1 - s(x)).
+            # ask: out = s(self) = 1 / (1 + e**-self). Add into self.grad dout/dself * out.grad;
+            # ask: the derivative can be written with the number out.data alone.
+            # derivative: dout/dx = s(x) * (1 - s(x)) = out.data * (1 - out.data).
             self.grad += out.data * (1 - out.data) * out.grad
             # END exercise-2
 
@@ -144,10 +161,13 @@ class Value:
 
     def backward(self):
         # BEGIN exercise-3: Value.backward
-        # Order the graph so that every node comes after all of its inputs (a topological
-        # order): a depth-first search that appends a node once all its inputs are in.
-        # An explicit stack replaces micrograd's recursion, which overflows Python's call
-        # stack near 1,000 nodes deep. An entry (v, True) means "v's inputs are done".
+        # ask: Fill every .grad in the graph below self with d(self)/d(node): list the nodes
+        # ask: reachable through _prev, each once, every node after all of its inputs (a
+        # ask: topological order), without recursion (graphs are 100,000 nodes deep); seed
+        # ask: self.grad with d(self)/d(self); then call each node's _backward, from self
+        # ask: back towards the inputs, so that a node's grad is complete before it is used.
+        # derivative: A depth-first search that appends a node once all its inputs are in,
+        # derivative: with an explicit stack: an entry (v, True) means "v's inputs are done".
         topo = []
         visited = set()
         stack = [(self, False)]

@@ -13,8 +13,9 @@ def mse_loss(scores, ys):
 def hinge_loss(scores, ys):
     """micrograd's max-margin loss: (1/n) * sum_i max(0, 1 - y_i * s_i)."""
     # BEGIN exercise-5: hinge_loss
-    # A point costs nothing once it is on the right side with a margin (y*s >= 1), and
-    # 1 - y*s otherwise; relu(x) is max(0, x).
+    # ask: Return a Value: the mean over points of max(0, 1 - y*s), built from Value ops
+    # ask: (relu(x) is max(0, x)) so that backward() reaches every score.
+    # derivative: A point costs nothing once on the right side with a margin (y*s >= 1).
     losses = [(1 + -y * s).relu() for s, y in zip(scores, ys)]
     return sum(losses) * (1.0 / len(losses))
     # END exercise-5
@@ -43,6 +44,8 @@ def bce_loss(scores, ys):
 def l2_penalty(params, alpha):
     """L2 regularisation: alpha * sum_p p**2, which pulls every weight towards 0."""
     # BEGIN exercise-5: l2_penalty
-    # d/dp (alpha * p**2) = 2 * alpha * p: each step shrinks p in proportion to its size.
+    # ask: Return a Value: alpha times the sum of p**2 over params (built from Value ops).
+    # derivative: d/dp (alpha * p**2) = 2 * alpha * p: each step shrinks p in proportion
+    # derivative: to its size.
     return alpha * sum(p * p for p in params)
     # END exercise-5

@@ -36,8 +36,9 @@ def dot(ws, xs, b):
 class Module:
     def zero_grad(self):
         # BEGIN exercise-4: Module.zero_grad
-        # Gradients accumulate with +=, so they must be reset to 0 before each backward
-        # pass, or this step's gradient is added to the last one's.
+        # ask: Set the grad of every parameter (self.parameters()) to 0.
+        # derivative: Gradients accumulate with +=, so they must be reset to 0 before each
+        # derivative: backward pass, or this step's gradient is added to the last one's.
         for p in self.parameters():
             p.grad = 0
         # END exercise-4
@@ -49,7 +50,8 @@ class Module:
 class Neuron(Module):
     def __init__(self, nin, nonlin=True, activation="relu"):
         # BEGIN exercise-4: Neuron.__init__
-        # nin weights drawn from uniform(-1, 1), in order, and a bias starting at 0.
+        # ask: self.w: a list of nin Values, drawn with random.uniform(-1, 1) one after the
+        # ask: other; self.b: a Value starting at 0.
         self.w = [Value(random.uniform(-1, 1)) for _ in range(nin)]
         self.b = Value(0)
         # END exercise-4
@@ -58,8 +60,10 @@ class Neuron(Module):
 
     def __call__(self, x):
         # BEGIN exercise-4: Neuron.__call__
-        # act = w . x + b; then the non-linearity, relu(act) (or tanh(act)), unless this
-        # neuron is linear (nonlin=False, the output layer).
+        # ask: x is a list of numbers or Values. Return one Value: act = w . x + b, then
+        # ask: relu(act) (tanh(act) when self.activation == "tanh"), or act itself when
+        # ask: self.nonlin is False (a linear neuron, the output layer's).
+        # derivative: dot(self.w, x, self.b), defined above, makes w . x + b one node.
         act = dot(self.w, x, self.b)
         if not self.nonlin:
             return act
@@ -68,7 +72,7 @@ class Neuron(Module):
 
     def parameters(self):
         # BEGIN exercise-4: Neuron.parameters
-        # The weights in order, then the bias.
+        # ask: A list of this neuron's Values: the weights in order, then the bias.
         return self.w + [self.b]
         # END exercise-4
 
@@ -80,21 +84,23 @@ class Neuron(Module):
 class Layer(Module):
     def __init__(self, nin, nout, **kwargs):
         # BEGIN exercise-4: Layer.__init__
-        # nout neurons, each seeing all nin inputs.
+        # ask: self.neurons: a list of nout Neurons, each seeing all nin inputs; pass
+        # ask: **kwargs (nonlin, activation) on to each.
         self.neurons = [Neuron(nin, **kwargs) for _ in range(nout)]
         # END exercise-4
 
     def __call__(self, x):
         # BEGIN exercise-4: Layer.__call__
-        # Every neuron applied to the same x; a layer of one neuron returns a Value, not a
-        # list, so that an MLP ending in one output gives a Value.
+        # ask: Every neuron applied to the same x, as a list; a layer of one neuron returns
+        # ask: that one Value, not a list of one.
+        # derivative: So an MLP ending in one output gives a Value, a loss can use directly.
         out = [n(x) for n in self.neurons]
         return out[0] if len(out) == 1 else out
         # END exercise-4
 
     def parameters(self):
         # BEGIN exercise-4: Layer.parameters
-        # Neuron by neuron.
+        # ask: Every neuron's parameters, neuron by neuron, in one flat list.
         return [p for n in self.neurons for p in n.parameters()]
         # END exercise-4
 
@@ -105,8 +111,10 @@ class Layer(Module):
 class MLP(Module):
     def __init__(self, nin, nouts, activation="relu"):
         # BEGIN exercise-4: MLP.__init__
-        # Layer i maps sizes[i] inputs to sizes[i+1] outputs; every layer but the last is
-        # non-linear, so the output is a plain weighted sum (a score, not squashed).
+        # ask: self.layers: with sizes = [nin] + nouts, layer i maps sizes[i] inputs to
+        # ask: sizes[i+1] outputs; every layer but the last is non-linear (nonlin=False on
+        # ask: the last), and each gets the activation.
+        # derivative: A linear last layer gives a plain weighted sum: a score, not squashed.
         sizes = [nin] + nouts
         self.layers = [
             Layer(sizes[i], sizes[i + 1], nonlin=i != len(nouts) - 1, activation=activation)
@@ -116,7 +124,7 @@ class MLP(Module):
 
     def __call__(self, x):
         # BEGIN exercise-4: MLP.__call__
-        # Each layer's output is the next layer's input.
+        # ask: Each layer's output is the next layer's input; return the last one's.
         for layer in self.layers:
             x = layer(x)
         return x
@@ -124,7 +132,7 @@ class MLP(Module):
 
     def parameters(self):
         # BEGIN exercise-4: MLP.parameters
-        # Layer by layer.
+        # ask: Every layer's parameters, layer by layer, in one flat list.
         return [p for layer in self.layers for p in layer.parameters()]
         # END exercise-4
 

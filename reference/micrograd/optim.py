@@ -21,9 +21,11 @@ class SGD:
 
     def step(self, k=0):
         # BEGIN exercise-5: SGD.step
-        # p.grad is dL/dp, the direction in which the loss grows fastest, so step the
-        # other way: p <- p - lr(k) * dL/dp. Change p.data, never p itself: the model
-        # holds these very Value objects.
+        # ask: One step of gradient descent at step number k: move every parameter's data
+        # ask: against its gradient, by the rate self.rate(k). Change p.data, never p
+        # ask: itself: the model holds these very Value objects.
+        # derivative: p.grad is dL/dp, the direction in which the loss grows fastest, so
+        # derivative: p.data <- p.data - lr(k) * p.grad.
         lr = self.rate(k)
         for p in self.params:
             p.data -= lr * p.grad

@@ -16,8 +16,12 @@ def accuracy(scores, ys):
 def train_step(model, X, y, optimizer, k, alpha=1e-4):
     """One full-batch step of gradient descent; returns (loss, accuracy) before the step."""
     # BEGIN exercise-5: train_step
-    # forward (scores for every row), loss = hinge + L2, zero the gradients, backward,
-    # then the SGD step. Zeroing before backward matters: grads accumulate with +=.
+    # ask: Scores for every row of X; loss = hinge_loss + l2_penalty(model.parameters(),
+    # ask: alpha); every parameter's grad made the gradient of this loss alone; then
+    # ask: optimizer.step(k). Return (loss as a number, accuracy(scores, y)), both from
+    # ask: before the step.
+    # derivative: Zero the gradients (optimizer.zero_grad()) before loss.backward(): grads
+    # derivative: accumulate with +=, so otherwise last step's gradient is added in.
     scores = [model(x) for x in X]
     loss = hinge_loss(scores, y) + l2_penalty(model.parameters(), alpha)
     optimizer.zero_grad()

@@ -1,12 +1,14 @@
 """The sandboxed worker: imports the student's code and answers requests with plain numbers.
 
-Runs as `python -I -S worker.py WORKSPACE` in a separate process, with no site-packages on
-its path (so no torch, no numpy, no grader), standard input closed, and its output captured.
+Runs as `python -I -S -c "...from worker.main import main; main()" WORKSPACE REQ REP` in a
+separate process (grader/sandbox/__init__.py starts it), with no site-packages on its path (so
+no torch, no grader), standard input closed, and its output captured.
 It reads one JSON request per line from one pipe and writes one JSON reply per line to
 another (their descriptors come as arguments).
 A reply carries numbers only; every verdict is reached in the grader's process.
 
-Standard library only: this file is the one part of the grader that student code can see.
+Standard library only: this package (main.py, ops.py, graph.py) is the one part of the
+grader that student code can see.
 """
 
 import gc
@@ -16,6 +18,8 @@ import os
 import random
 import sys
 import traceback
+
+from .graph import build, topological
 
 
 class StudentError(Exception):
@@ -71,65 +75,6 @@ def import_student(name):
 
 def value_class():
     return import_student("micrograd.engine").Value
-
-
-# -- building expressions ------------------------------------------------------------------
-
-UNARY = {
-    "neg": lambda a: -a,
-    "exp": lambda a: a.exp(),
-    "log": lambda a: a.log(),
-    "tanh": lambda a: a.tanh(),
-    "relu": lambda a: a.relu(),
-    "sigmoid": lambda a: a.sigmoid(),
-}
-BINARY = {
-    "add": lambda a, b: a + b,
-    "mul": lambda a, b: a * b,
-    "sub": lambda a, b: a - b,
-    "div": lambda a, b: a / b,
-}
-WITH_CONSTANT = {
-    "pow": lambda a, c: a**c,
-    "radd": lambda a, c: c + a,
-    "rsub": lambda a, c: c - a,
-    "rmul": lambda a, c: c * a,
-    "rdiv": lambda a, c: c / a,
-    "addc": lambda a, c: a + c,
-    "mulc": lambda a, c: a * c,
-}
-
-
-def build(Value, nodes, inputs):
-    """Build the expression: nodes are ["x", k] (input k), [op, i], [op, i, j], [op, i, c]."""
-    built = []
-    for node in nodes:
-        op = node[0]
-        if op == "x":
-            built.append(Value(float(inputs[node[1]])))
-        elif op in UNARY:
-            built.append(UNARY[op](built[node[1]]))
-        elif op in BINARY:
-            built.append(BINARY[op](built[node[1]], built[node[2]]))
-        elif op in WITH_CONSTANT:
-            built.append(WITH_CONSTANT[op](built[node[1]], node[2]))
-        else:
-            raise ValueError(f"unknown op {op}")
-    return built
-
-
-def topological(root):
-    """The grader's own ordering of the student's graph, walking `_prev` without recursion."""
-    order, seen, stack = [], set(), [(root, False)]
-    while stack:
-        v, done = stack.pop()
-        if done:
-            order.append(v)
-        elif id(v) not in seen:
-            seen.add(id(v))
-            stack.append((v, True))
-            stack.extend((c, False) for c in list(v._prev) if id(c) not in seen)
-    return order
 
 
 def backprop(root, upstream, mode):
@@ -314,6 +259,44 @@ def do_fit(req):
     }
 
 
+def do_slopes(req):
+    """exercise-0: one of the student's gradcheck functions, on a function the grader describes.
+
+    The function is f(xs) = sum_k c_k * prod_j xs[j]**p_kj + d * exp(sum_j e_j * xs[j]) from
+    req["terms"] ([[c, [p_0, p_1, ...]], ...]) and req["exp"] ([d, [e_0, e_1, ...]]); the
+    student's code sees it as f(x) (one input) or f(xs) (a list), and only numbers come back.
+    """
+    gradcheck = import_student("micrograd.gradcheck")
+    terms, (d, es) = req.get("terms", []), req.get("exp", [0.0, []])
+
+    def f_of_list(xs):
+        xs = [number(x) for x in xs]
+        total = d * math.exp(sum(e * x for e, x in zip(es, xs)))
+        for c, powers in terms:
+            total += c * math.prod(x**p for x, p in zip(xs, powers))
+        return total
+
+    def f_of_one(x):
+        return f_of_list([x])
+
+    name, args = req["function"], req.get("args", {})
+    fn = getattr(gradcheck, name)
+    if name in ("forward_difference", "central_difference"):
+        result = fn(f_of_one, float(args["x"]), float(args["h"]))
+    elif name == "relative_error":
+        result = fn(float(args["a"]), float(args["b"]))
+    elif name == "good_step":
+        result = fn()
+    elif name == "numerical_gradient":
+        xs = [float(x) for x in args["xs"]]
+        result = fn(f_of_list, xs, args["h"]) if "h" in args else fn(f_of_list, xs)
+        return {"result": plain(result), "xs_after": plain(xs)}
+    else:  # gradient_check
+        xs, grads = [float(x) for x in args["xs"]], [float(g) for g in args["grads"]]
+        result = fn(f_of_list, xs, grads, args["h"]) if "h" in args else fn(f_of_list, xs, grads)
+    return {"result": plain([result])[0]}
+
+
 def do_ops(req):
     """Which of the exercise-2 functions the student's Value has."""
     Value = value_class()
@@ -331,6 +314,7 @@ HANDLERS = {
     "sgd": do_sgd,
     "train_step": do_train_step,
     "fit": do_fit,
+    "slopes": do_slopes,
 }
 
 

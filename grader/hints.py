@@ -1,0 +1,286 @@
+"""Hints that arrive in turn: a nudge on a check's first failure, the formula on a repeat.
+
+Each ladder has two rungs, (nudge, formula). Ladders are keyed by the backward rule a failing
+check names (`CheckResult.rule`: "tanh", "*", ...) and, for checks without a rule, by the
+check ("exercise-0: central difference"). A check with no ladder keeps the hint it declares.
+
+Which rung a student sees depends on how often the same check failed in the same way before,
+which `History` keeps in a small JSON file that only the grader's process reads and writes:
+`grade` keeps it beside the workspace's micrograd/ folder (see grader/cli.py); a batch and
+Gradescope keep none, so they show the nudge, never the formula.
+
+    {"version": 1, "failures": {"exercise-2: tanh backward [tanh]": 2, ...}}
+
+A check counts as failed when its answer was wrong or the student's code raised; a stub not
+written yet, a missing method and a worker that died count for nothing. A pass clears that
+check's entries (a later failure is a new mistake, and starts at the nudge again); nothing
+else is ever cleared.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from grader import results as R
+
+# rule -> (nudge, formula)
+RULES: dict[str, tuple[str, str]] = {
+    "+": (
+        "How much does a + b change when a changes by a small h? That ratio is what a receives, "
+        "times out.grad; b likewise.",
+        "d(a + b)/da = 1 and d(a + b)/db = 1: self.grad += out.grad; other.grad += out.grad.",
+    ),
+    "*": (
+        "Hold b fixed and nudge a: a * b changes by h * (what?). Each input's share involves "
+        "the other input's value.",
+        "d(ab)/da = b and d(ab)/db = a: self.grad += other.data * out.grad; "
+        "other.grad += self.data * out.grad.",
+    ),
+    "**": (
+        "The power rule, with the exponent a plain number; mind the exponent of the result.",
+        "d(x**n)/dx = n * x**(n - 1): self.grad += other * self.data ** (other - 1) * out.grad.",
+    ),
+    "exp": (
+        "Which function is its own derivative? The forward pass already computed it.",
+        "d(e**x)/dx = e**x = out.data: self.grad += out.data * out.grad.",
+    ),
+    "log": (
+        "ln x is the inverse of e**x: differentiate x = e**out on both sides.",
+        "d(ln x)/dx = 1 / x: self.grad += out.grad / self.data.",
+    ),
+    "tanh": (
+        "Write tanh as sinh / cosh and use the quotient rule; the result can be written with "
+        "tanh itself, that is with out.data (a number, not the Value out).",
+        "d(tanh x)/dx = 1 - tanh(x)**2: self.grad += (1 - out.data**2) * out.grad.",
+    ),
+    "relu": (
+        "relu is x on one side of 0 and constant on the other: what is the slope on each side? "
+        "At exactly 0, PyTorch uses 0.",
+        "d relu(x)/dx = 1 if x > 0 else 0: self.grad += (out.data > 0) * out.grad.",
+    ),
+    "sigmoid": (
+        "s(x) = (1 + e**-x)**-1: the chain rule through the power and the exponential; the "
+        "result can be written with s(x) = out.data alone.",
+        "d s(x)/dx = s(x) * (1 - s(x)): self.grad += out.data * (1 - out.data) * out.grad.",
+    ),
+    "seed": (
+        "backward() starts the chain rule at the output: what is d(out)/d(out)?",
+        "Set self.grad = 1 before calling the nodes' _backward, output first.",
+    ),
+    "hinge_loss": (
+        "Build the loss from Value operations only, so that backward() reaches every score; "
+        "a point with y*s >= 1 costs nothing.",
+        "mean over i of relu(1 - y_i * s_i): sum((1 + -y * s).relu() ...) * (1.0 / n).",
+    ),
+    "l2_penalty": (
+        "The penalty is a Value built from the parameters: alpha times the sum of squares.",
+        "alpha * sum(p * p for p in params); its gradient is 2 * alpha * p.",
+    ),
+}
+
+# "exercise-N: check name" -> (nudge, formula), for checks whose failures name no rule
+CHECKS: dict[str, tuple[str, str]] = {
+    "exercise-0: forward difference": (
+        "Rise over run, stepping forward from x only.",
+        "(f(x + h) - f(x)) / h.",
+    ),
+    "exercise-0: central difference": (
+        "One step each side of x: the run between the two points is 2h.",
+        "(f(x + h) - f(x - h)) / (2 * h).",
+    ),
+    "exercise-0: relative error": (
+        "Divide the difference by the size of the numbers, and think of a = b = 0.",
+        "abs(a - b) / max(abs(a), abs(b)), and 0.0 when both are 0.",
+    ),
+    "exercise-0: a step h that balances truncation and rounding": (
+        "Print the central difference's error for h = 1e-1 ... 1e-13 on exp at 1: the "
+        "smallest error is near the bottom of the V.",
+        "Truncation ~ h**2, rounding ~ 2.2e-16 / h; their sum is smallest near h = 1e-5.",
+    ),
+    "exercise-0: numerical gradient of a function of several inputs": (
+        "Move one input at a time, on a copy of xs, and take the central difference.",
+        "for each i: up, down = list(xs), list(xs); up[i] += h; down[i] -= h; "
+        "grad_i = (f(up) - f(down)) / (2 * h); h = good_step() when h is None.",
+    ),
+    "exercise-0: gradient check: a right gradient passes, a wrong one is measured": (
+        "Compare each given gradient with the numerical one, with relative_error; one bad "
+        "component must show.",
+        "max(relative_error(g, n) for g, n in zip(grads, numerical_gradient(f, xs, h))).",
+    ),
+}
+
+MAX_BYTES = 1_000_000
+# exercises 1 and 3-5, by their check names of today (helper "checks" may rename them: then
+# tests/test_hints.py fails until these keys follow)
+CHECKS.update(
+    {
+        "exercise-1: a node used twice accumulates (+=)": (
+            "In a * a one Value is both inputs, so its rule runs with self and other the same "
+            "object: what is left of the first share if the second is assigned with =?",
+            "Add every share: self.grad += ... and other.grad += ...; for a * a, a.grad gets "
+            "2a * out.grad.",
+        ),
+        "exercise-1: ops built on + and * (-a, a - b, 2 + a, 2 - a, 2 * a)": (
+            "These are written with + and * at the bottom of engine.py: make + and * right first.",
+            "-a = a * -1, a - b = a + (-b), 2 - a = 2 + (-a): d(a - b)/db = -1 comes from * "
+            "and + alone.",
+        ),
+        "exercise-3: backward() seeds the output's grad with 1": (
+            "Where does the chain rule start? What is d(self)/d(self)?",
+            "self.grad = 1, before calling any node's _backward.",
+        ),
+        "exercise-3: topological order: every node's grad is complete before its rule runs": (
+            "A node's _backward passes its grad on: it may run only once every node that uses "
+            "it has added its share.",
+            "Build topo with every node after its inputs, then: for v in reversed(topo): "
+            "v._backward().",
+        ),
+        "exercise-3: shared nodes: a diamond": (
+            "A node reached along two paths must appear once in the order: remember what you "
+            "have visited.",
+            "Keep a set of visited nodes; append a node to topo once, after all of its inputs.",
+        ),
+        "exercise-3: a second backward() after zeroing the grads gives the same grads": (
+            "Does your backward() keep anything from an earlier call, on the object or in the "
+            "module?",
+            "Make topo and visited local variables of backward(), built afresh on every call.",
+        ),
+        "exercise-3: a chain of 100,000 nodes": (
+            "A recursive sort goes one Python call deeper per node, and Python stops near 1,000.",
+            "An explicit stack: stack = [(self, False)]; pop (v, done); if done, append v to "
+            "topo; else push (v, True), then each input not yet visited.",
+        ),
+        "exercise-4: parameters(): count and order": (
+            "The grader reads parameters() in the order the page states; count them by hand "
+            "for MLP(3, [4, 4, 1]).",
+            "Neuron: self.w + [self.b]; Layer: neuron by neuron; MLP: layer by layer.",
+        ),
+        "exercise-4: MLP(3, [4, 4, 1]) outputs match torch": (
+            "Compare with the page: a neuron's w . x + b, its activation, and which layer has "
+            "none.",
+            "Hidden neurons return relu(w . x + b); the last layer's (nonlin=False) w . x + b.",
+        ),
+        "exercise-4: MLP(3, [4, 4, 1]) gradients of every parameter match torch": (
+            "Outputs right, gradients wrong: are the Values used in __call__ the very ones "
+            "parameters() returns?",
+            "Use self.w and self.b themselves in __call__ (no copies, no floats); the rules of "
+            "exercises 1-2 do the rest.",
+        ),
+        "exercise-4: MLP(2, [3, 2]): a layer of several outputs returns a list": (
+            "A layer of several neurons gives one Value per neuron.",
+            "Layer.__call__: out = [n(x) for n in self.neurons]; "
+            "return out[0] if len(out) == 1 else out.",
+        ),
+        "exercise-4: zero_grad() sets every parameter's grad to 0": (
+            "What must every parameter's grad be before a new backward pass?",
+            "for p in self.parameters(): p.grad = 0",
+        ),
+        "exercise-5: SGD.step: p.data -= lr * p.grad": (
+            "p.grad points where the loss grows; which way should the step go, and by which "
+            "rate at step k?",
+            "lr = self.rate(k); for p in self.params: p.data -= lr * p.grad",
+        ),
+        "exercise-5: train_step: forward, hinge + L2, zero_grad, backward, step": (
+            "Compare the order of your steps, and what you return, with the page.",
+            "scores = [model(x) for x in X]; loss = hinge_loss(scores, y) + "
+            "l2_penalty(model.parameters(), alpha); optimizer.zero_grad(); loss.backward(); "
+            "optimizer.step(k); return loss.data, accuracy(scores, y)",
+        ),
+    }
+)
+
+COUNTED = {R.WRONG, R.ERROR}  # outcomes that are a failure of the student's own answer
+NEXT_TIME = " (If this check fails the same way again, the next hint gives the formula.)"
+
+
+def ladder(res: R.CheckResult) -> tuple[str, str] | None:
+    """The (nudge, formula) for this failure: by the check, by its rule or a rule it names,
+    or, for a check named "<rule> backward" that failed with no rule (the student's code
+    raised), by that rule."""
+    name = f"exercise-{res.exercise}: {res.name}"
+    if name in CHECKS:
+        return CHECKS[name]
+    for rule in [res.rule, *re.findall(r"`([^`]+)`", res.rule), res.name.removesuffix(" backward")]:
+        if rule in RULES:
+            return RULES[rule]
+    return None
+
+
+def key(res: R.CheckResult) -> str:
+    name = f"exercise-{res.exercise}: {res.name}"
+    return f"{name} [{res.rule}]" if res.rule else name
+
+
+def counts(res: R.CheckResult) -> bool:
+    return res.outcome in COUNTED and not res.details.get("grader_error")
+
+
+class History:
+    """How often each check failed in each way, in earlier runs; None path: nothing kept."""
+
+    def __init__(self, path: Path | None = None):
+        self.path = path
+        self.failures: dict[str, int] = {}
+        if path is not None:
+            self.failures = _load(path)
+
+    def seen(self, res: R.CheckResult) -> int:
+        return self.failures.get(key(res), 0)
+
+    def record(self, checks: list[R.CheckResult]) -> None:
+        for res in checks:
+            if res.passed:
+                prefix = f"exercise-{res.exercise}: {res.name}"
+                for k in [k for k in self.failures if k == prefix or k.startswith(prefix + " [")]:
+                    del self.failures[k]
+            elif counts(res):
+                self.failures[key(res)] = self.seen(res) + 1
+
+    def save(self) -> None:
+        """Write the file whole (a temporary file renamed), or leave it: hints are not grades."""
+        if self.path is None:
+            return
+        data = json.dumps({"version": 1, "failures": self.failures}, indent=1, sort_keys=True)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".grade-history.", dir=self.path.parent)
+            with os.fdopen(fd, "w") as f:
+                f.write(data + "\n")
+            os.replace(tmp, self.path)
+        except OSError:
+            pass
+
+
+def _load(path: Path) -> dict[str, int]:
+    """The failures recorded in `path`; anything unreadable or malformed counts as none."""
+    try:
+        # a regular file of reasonable size only: never block on a FIFO or read /dev/zero
+        if not path.is_file() or path.stat().st_size > MAX_BYTES:
+            return {}
+        data = json.loads(path.read_text(encoding="utf-8"))
+        failures = data["failures"]
+        return {
+            k: v
+            for k, v in failures.items()
+            if isinstance(k, str) and type(v) is int and 0 < v < 1_000_000
+        }
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
+        return {}
+
+
+def choose(res: R.CheckResult, history: History | None) -> str:
+    """The hint to show for this result: its ladder's nudge, or the formula on a repeat."""
+    if not counts(res):
+        return res.hint
+    rungs = ladder(res)
+    if rungs is None:
+        return res.hint
+    nudge, formula = rungs
+    if history is None or history.path is None:
+        return nudge
+    if history.seen(res) >= 1:
+        return formula
+    return nudge + NEXT_TIME
