@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from grader import reports
+from grader import reports, workspace
 from grader.bundle import bundle
 from grader.runner import (
     EXERCISES,
@@ -36,7 +36,7 @@ def _progress(done: int, total: int, what: str) -> None:
 
 def run(
     exercises: list[int],
-    submission: Path,
+    submission: Path | None,
     fmt: str,
     output: Path | None,
     pictures: Path | None,
@@ -46,6 +46,8 @@ def run(
         extra = load_extra_checks(extra_checks) if extra_checks else []
     except ExtraChecksError as exc:
         raise click.UsageError(str(exc)) from None
+    if submission is None:
+        submission = workspace.current()
     if pictures is None:
         pictures = (output.parent if output else Path.cwd()) / "grade-pictures"
     show_progress = fmt == "text" and output is None and sys.stderr.isatty()
@@ -100,8 +102,8 @@ def grading_options(fn):
         "--submission",
         "-s",
         type=click.Path(path_type=Path),
-        default=Path("exercises"),
-        show_default=True,
+        default=None,
+        show_default="your workspace (`grade workspace` names it)",
         help="A workspace folder, a .zip of one, or a notebook (.ipynb).",
     )(fn)
     return fn
@@ -111,7 +113,7 @@ def exercise_command(name: str, exercises: list[int], help_text: str) -> click.C
     @click.command(name=name, help=help_text)
     @grading_options
     def command(
-        submission: Path,
+        submission: Path | None,
         fmt: str,
         output: Path | None,
         pictures: Path | None,
@@ -126,7 +128,14 @@ class Grade(click.Group):
     """Commands `exercise-N` for every exercise, besides `all` and `list`."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return ["list", "all", *(f"exercise-{n}" for n in EXERCISES), "batch", "bundle"]
+        return [
+            "list",
+            "all",
+            *(f"exercise-{n}" for n in EXERCISES),
+            "workspace",
+            "batch",
+            "bundle",
+        ]
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         found = super().get_command(ctx, name)
@@ -156,6 +165,23 @@ def list_exercises() -> None:
     for n, title in EXERCISES.items():
         points = sum(c.points for c in checks_for([n]))
         click.echo(f"exercise-{n}  {title}  ({len(checks_for([n]))} checks, {points:g} points)")
+
+
+@main.command("workspace")
+@click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--reset", is_flag=True, help="Back to the kit's exercises/.")
+def workspace_command(folder: Path | None, reset: bool) -> None:
+    """Show your workspace, or make FOLDER (holding micrograd/) your workspace.
+
+    `import micrograd` (in Python, in the notebooks) and `grade` then use FOLDER's code.
+    """
+    chosen = workspace.current()
+    if folder is not None or reset:
+        try:
+            chosen = workspace.use(None if reset else folder)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+    click.echo(f"workspace: {chosen}")
 
 
 main.add_command(

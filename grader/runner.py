@@ -175,7 +175,7 @@ def grade(
 def draw_failure(res: R.CheckResult, folder: Path) -> Path:
     """The failing expression's graph with the student's grads, the wrong node marked."""
     from grader.expressions import Expression, _operands, rule_of
-    from micrograd.viz import draw_dot
+    from micrograd_reference.viz import draw_dot
 
     d = res.details
     expr = Expression.of(d["nodes"], [0.0])

@@ -6,9 +6,9 @@ import shutil
 import numpy as np
 import pytest
 
-from micrograd import viz
-from micrograd.data import make_moons, moons_split, to_lists
-from micrograd.engine import Value
+from micrograd_reference import viz
+from micrograd_reference.data import make_moons, moons_split, to_lists
+from micrograd_reference.engine import Value
 
 
 def moons_formula(n):
