@@ -106,10 +106,20 @@ def test_notebooks_are_valid_and_mark_the_student_cells(n):
     nb = nbformat.read(EXERCISES / "notebooks" / f"exercise-{n}.ipynb", as_version=4)
     nbformat.validate(nb)
     marked = [c for c in nb.cells if generate.NOTEBOOK_KEY in c.metadata]
-    files = [c.metadata[generate.NOTEBOOK_KEY]["file"] for c in marked]
-    assert files == [f"micrograd/{m}" for m in generate.EXERCISES_INFO[n][1]]
-    for cell, file in zip(marked, files):
+    _, regions = generate.load_reference()
+    titles = [r.title for r in regions if r.exercise == n]
+    assert marked and len(marked) <= len(titles)
+    keys = []
+    for cell in marked:
+        meta = cell.metadata[generate.NOTEBOOK_KEY]
+        keys.append(f"{meta['file']} {meta['definition']}")
         first, _, rest = cell.source.partition("\n")
-        assert first == f"%%writefile {file}"
-        assert rest == (EXERCISES / file).read_text()
+        assert first == f"%%micrograd {meta['file'].removeprefix('micrograd/')}"
+        # the definition as the stub file has it, and it holds this exercise's stubs
+        method = rest.split("\n", 1)[1] if rest.startswith("class ") else rest
+        assert method in (EXERCISES / meta["file"]).read_text()
+        assert f"# TODO exercise-{n}:" in rest
+    assert sum(c.source.count(f"# TODO exercise-{n}:") for c in marked) == len(titles)
+    assert nb.metadata[generate.NOTEBOOK_KEY] == {"exercise": n, "cells": keys}
+    assert nb.cells[-1].source == f'check("exercise-{n}")'
     assert json.loads((EXERCISES / "notebooks" / f"exercise-{n}.ipynb").read_text())
