@@ -24,6 +24,15 @@ def test_committed_files_equal_the_generators_output():
     assert stale == [], "run `nox -s build` and commit the result"
 
 
+def test_page_pictures_are_drawn_from_the_reference_and_up_to_date():
+    assert generate.stale_pictures() == {}, "run `nox -s build` and commit the result"
+    svg = (EXERCISES / "pictures" / "exercise-1-graph.svg").read_text()
+    # micrograd's lecture example: L = (a*b + c) * f, dL/da = 6, dL/db = -4
+    assert "grad 6.0000" in svg and "grad &#45;4.0000" in svg
+    for n in generate.EXERCISES_INFO:
+        assert f"](pictures/exercise-{n}-graph.svg)" in (EXERCISES / f"exercise-{n}.md").read_text()
+
+
 def test_generator_is_deterministic():
     assert generate.expected_files() == generate.expected_files()
 

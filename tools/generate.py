@@ -14,6 +14,13 @@ each page between the GENERATED markers, and the notebooks, which are built from
 
     python tools/generate.py           # write everything
     python tools/generate.py --check   # exit 1 if anything committed differs
+
+The notebooks (one per exercise, from its page): the page's text; a `%%micrograd FILE` cell
+per function or method holding one of the exercise's stubs (graded definition by definition,
+see grader/definitions.py); the page's ```python blocks as `%%try` cells; the graph of a small
+example (EXAMPLES); a check() cell. The pages' pictures (exercises/pictures/) are that example,
+run on the reference and drawn by graphviz's `dot`; each SVG carries the hash of its DOT source,
+so --check needs no graphviz. Everything is data-driven over EXERCISES_INFO.
 """
 
 from __future__ import annotations
@@ -387,6 +394,115 @@ def notebook(n: int, page: str, sources: dict[str, str]) -> nbformat.NotebookNod
     return nb
 
 
+# -- the pictures on the pages -----------------------------------------------------------------
+
+PICTURES = EXERCISES / "pictures"
+STAMP = "<!-- drawn from DOT source sha256 {} -->"
+
+
+def _reference_package():
+    """The reference engine as a package (by path: the build session installs only nbformat)."""
+    import importlib.util
+
+    name = "micrograd_kit_generate_reference"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, REFERENCE / "__init__.py", submodule_search_locations=[str(REFERENCE)]
+        )
+        package = importlib.util.module_from_spec(spec)
+        sys.modules[name] = package
+        spec.loader.exec_module(package)
+    return sys.modules[name]
+
+
+def example_source(n: int) -> str:
+    """The example's code as a page shows it (without the notebook's display() lines)."""
+    ex = example(n)
+    lines = (ex["draw"] + ex["backprop"]).splitlines()
+    return "\n".join(line for line in lines if "display(" not in line) + "\n"
+
+
+def graph_source(n: int) -> str:
+    """DOT source of exercise n's example expression, computed by the reference."""
+    import importlib
+
+    package = _reference_package()
+    modules = ["engine", "nn", "losses", "optim", "train", "viz"]  # data.py needs numpy
+    loaded = {m: importlib.import_module(f"{package.__name__}.{m}") for m in modules}
+    drawn = []
+    saved = {k: v for k, v in sys.modules.items() if k == "micrograd" or k.startswith("micrograd.")}
+    # the example's own imports (`from micrograd.losses import ...`) find the reference
+    sys.modules["micrograd"] = package
+    sys.modules.update({f"micrograd.{m}": mod for m, mod in loaded.items()})
+    try:
+        namespace = {
+            "Value": loaded["engine"].Value,
+            "MLP": loaded["nn"].MLP,
+            "draw_dot": lambda root: drawn.append(loaded["viz"].graph_dot(root)),
+            "display": lambda *args: None,
+        }
+        exec(example(n)["draw"] + example(n)["backprop"], namespace)
+    finally:
+        for k in [k for k in sys.modules if k == "micrograd" or k.startswith("micrograd.")]:
+            del sys.modules[k]
+        sys.modules.update(saved)
+    return drawn[-1]
+
+
+def picture_section(n: int) -> str:
+    return "\n".join(
+        [
+            "## The graph of a small example",
+            "",
+            f"![a small graph, with data and gradients](pictures/exercise-{n}-graph.svg)",
+            "",
+            "Each box is a `Value` (label | data | grad), each oval the operation that made it.",
+            "Drawn by `draw_dot` from this code, run on the reference when the kit was built;",
+            "the notebook draws it from your code:",
+            "",
+            "```python",
+            example_source(n).rstrip(),
+            "```",
+        ]
+    )
+
+
+def stale_pictures() -> dict[Path, str]:
+    """{svg path: DOT source} of each page picture missing or drawn from other DOT source.
+
+    The SVG carries the SHA-256 of the DOT source it was drawn from, so that --check needs
+    no graphviz (and no particular graphviz version) to tell whether it is up to date.
+    """
+    import hashlib
+
+    stale = {}
+    for n in EXERCISES_INFO:
+        source = graph_source(n)
+        stamp = STAMP.format(hashlib.sha256(source.encode()).hexdigest())
+        path = PICTURES / f"exercise-{n}-graph.svg"
+        if not path.exists() or stamp not in path.read_text():
+            stale[path] = source
+    return stale
+
+
+def draw_picture(path: Path, source: str) -> None:
+    """Draw the SVG with graphviz's `dot`, stamped with the DOT source's hash."""
+    import hashlib
+    import shutil
+    import subprocess
+
+    if not shutil.which("dot"):
+        raise SystemExit(
+            f"{path.relative_to(ROOT)} must be redrawn, and that needs graphviz's `dot` "
+            "(apt-get install graphviz)"
+        )
+    svg = subprocess.run(["dot", "-Tsvg"], input=source, text=True, capture_output=True, check=True)
+    stamp = STAMP.format(hashlib.sha256(source.encode()).hexdigest())
+    head, _, rest = svg.stdout.partition("\n")  # after the <?xml ...?> line
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"{head}\n{stamp}\n{rest}")
+
+
 def expected_files() -> dict[Path, str]:
     """Every generated file and its content, as the generator would write it now."""
     sources, regions = load_reference()
@@ -395,7 +511,8 @@ def expected_files() -> dict[Path, str]:
         files[EXERCISES / "micrograd" / module] = text
     for n in EXERCISES_INFO:
         page_path = EXERCISES / f"exercise-{n}.md"
-        page = replace_generated(page_path.read_text(), exercise_section(n, regions))
+        generated = exercise_section(n, regions) + "\n\n" + picture_section(n)
+        page = replace_generated(page_path.read_text(), generated)
         files[page_path] = page
         nb = notebook(n, page, sources)
         files[EXERCISES / "notebooks" / f"exercise-{n}.ipynb"] = nbformat.writes(nb) + "\n"
@@ -416,6 +533,10 @@ def main(argv: list[str] | None = None) -> int:
         if not args.check:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
+    for path, source in stale_pictures().items():
+        stale.append(path.relative_to(ROOT))
+        if not args.check:
+            draw_picture(path, source)
     verb = "differ from the generator's output" if args.check else "written"
     print(f"{len(stale)} file(s) {verb}" + "".join(f"\n  {p}" for p in stale))
     return 1 if args.check and stale else 0
