@@ -16,6 +16,7 @@ kernel, so after the first check the next ones take a fraction of a second.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import html
 import importlib
@@ -38,9 +39,10 @@ class Session:
     def __init__(self, exercise: int, folder: Path):
         self.exercise = exercise
         self.folder = folder  # the notebook's folder
-        self.workspace = notebook_workspace(folder / "x.ipynb") or workspace_module.current()
+        self.workspace = notebook_workspace(folder) or workspace_module.current()
         self.defs: list[Definition] = []  # from the cells run in this kernel, in order
         self.loaded = Path(tempfile.mkdtemp(prefix="micrograd-notebook-"))
+        atexit.register(shutil.rmtree, self.loaded, ignore_errors=True)
 
     def files(self) -> dict[str, str]:
         """The workspace's modules now, with the earlier notebooks' and this kernel's cells."""
@@ -126,6 +128,8 @@ def _micrograd_magic(line: str, cell: str) -> None:
         return
     module, body = parsed
     found = definitions(module, body)
+    if found and found[0].name != "<unparsed>":  # a cell of this module parses again
+        SESSION.defs = [d for d in SESSION.defs if (d.module, d.name) != (module, "<unparsed>")]
     SESSION.defs += found
     if found and found[0].name == "<unparsed>":
         compile(body, f"<%%micrograd {module}>", "exec")  # shows the SyntaxError

@@ -160,9 +160,9 @@ def notebook_code(path: Path) -> NotebookCode:
     return NotebookCode(exercise if isinstance(exercise, int) else None, files, defs)
 
 
-def notebook_workspace(path: Path) -> Path | None:
-    """The workspace a notebook belongs to: WORKSPACE for WORKSPACE/notebooks/NAME.ipynb."""
-    folder = Path(path).resolve().parent
+def notebook_workspace(folder: Path) -> Path | None:
+    """The workspace of the notebooks in `folder`: WORKSPACE for WORKSPACE/notebooks/."""
+    folder = Path(folder).resolve()
     if folder.name == "notebooks" and (folder.parent / "micrograd" / "engine.py").is_file():
         return folder.parent
     return None
@@ -209,7 +209,7 @@ def notebook_files(path: Path) -> dict[str, str]:
     definitions they hold (see grader/definitions.py).
     """
     code = notebook_code(path)
-    home = notebook_workspace(path)
+    home = notebook_workspace(path.parent)
     base = home if home is not None else STUBS
     if not (base / "micrograd").is_dir():
         raise SubmissionError("the kit's exercises/ folder is missing: reinstall the kit")

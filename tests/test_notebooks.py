@@ -217,3 +217,20 @@ def test_definitions_replace_only_their_own_names():
     v = ns["Value"]()
     assert (v.a(), v.b(), v.c(), ns["f"]()) == (1, 20, 30, 4)
     assert "def g" not in out  # a definition still raising its stub leaves the module's own
+
+
+def test_a_cell_fixed_after_a_syntax_error_is_graded_as_fixed(kit: Path, monkeypatch):
+    monkeypatch.chdir(kit / "notebooks")
+    session = live.start(1)
+    add = definition(reference_files()["micrograd/engine.py"], "Value.__add__")
+    try:
+        with pytest.raises(SyntaxError):
+            live._micrograd_magic("engine.py", add + "\n    def broken(:\n")
+        assert "SyntaxError in your code" in live.check(1).report.checks[0].message
+        live._micrograd_magic("engine.py", add)
+        checks = {c.name: c for c in live.check(1).report.checks}
+        assert checks["+ backward"].passed
+        assert checks["* backward"].outcome == R.NOT_IMPLEMENTED  # the workspace's stub stands
+    finally:
+        live.SESSION = None
+        shutil.rmtree(session.loaded, ignore_errors=True)
