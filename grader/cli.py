@@ -9,6 +9,7 @@ Exit status: 0 every check passed, 1 some check failed, 2 could not grade.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -26,6 +27,7 @@ from grader.runner import (
     grade_submission,
     load_extra_checks,
 )
+from grader.submission import with_notebooks
 
 FORMATS = {"text": None, "json": reports.as_json, "junit": reports.junit}
 
@@ -46,13 +48,15 @@ def run(
         extra = load_extra_checks(extra_checks) if extra_checks else []
     except ExtraChecksError as exc:
         raise click.UsageError(str(exc)) from None
-    if submission is None:
-        submission = workspace.current()
+    opened = contextlib.nullcontext(submission)
+    if submission is None:  # the workspace, with the code of its notebooks' cells
+        opened = with_notebooks(workspace.current(), max(exercises))
     if pictures is None:
         pictures = (output.parent if output else Path.cwd()) / "grade-pictures"
     show_progress = fmt == "text" and output is None and sys.stderr.isatty()
     progress = _progress if show_progress else None
-    report = grade_submission(submission, exercises, pictures, progress, extra)
+    with opened as submission:
+        report = grade_submission(submission, exercises, pictures, progress, extra)
     if show_progress:
         click.echo("\r\033[K", nl=False, err=True)
     if fmt == "text":

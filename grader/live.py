@@ -205,8 +205,8 @@ def check(what: str | int | list | None = None) -> LiveReport:
         (Path(tmp) / "ws" / "micrograd").mkdir(parents=True)
         for rel, source in files.items():
             (Path(tmp) / "ws" / rel).write_text(source)
-        pictures = Path(tmp) / "pictures"
-        report = grade(Path(tmp) / "ws", exercises, pictures)
+        # where `grade` puts them too, so that the text report's paths stay valid
+        report = grade(Path(tmp) / "ws", exercises, Path.cwd() / "grade-pictures")
         images = {p: _image(Path(p)) for p in report.pictures}
     report.execution_time = time.monotonic() - start_time
     return LiveReport(report, images)

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from grader.definitions import MAGIC, Definition, apply, definitions
+from grader.definitions import MAGIC, Definition, apply, definitions, is_stub
 
 KIT = Path(__file__).resolve().parents[1]
 STUBS = KIT / "exercises"  # the untouched workspace, the base a notebook's cells go into
@@ -189,6 +189,28 @@ def earlier_definitions(folder: Path, exercise: int | None) -> list[Definition]:
         except SubmissionError:
             continue
     return defs
+
+
+@contextmanager
+def with_notebooks(workspace: Path, up_to: int) -> Iterator[Path]:
+    """The workspace with the code of its notebooks (notebooks/exercise-K.ipynb, K <= up_to)
+    put in, as their kernels run it: what plain `grade exercise-N` grades. Without a started
+    definition in them, the workspace itself."""
+    defs = [d for d in earlier_definitions(workspace / "notebooks", up_to + 1) if not is_stub(d)]
+    if not defs or not (workspace / "micrograd").is_dir():
+        yield workspace
+        return
+    with tempfile.TemporaryDirectory(prefix="micrograd-workspace-") as tmp:
+        copy = Path(tmp) / "micrograd"
+        shutil.copytree(
+            workspace / "micrograd",
+            copy,
+            symlinks=True,
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
+        for rel, source in apply(workspace_files(workspace), defs).items():
+            (Path(tmp) / rel).write_text(source)
+        yield Path(tmp)
 
 
 def workspace_files(workspace: Path) -> dict[str, str]:

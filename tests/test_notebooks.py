@@ -234,3 +234,35 @@ def test_a_cell_fixed_after_a_syntax_error_is_graded_as_fixed(kit: Path, monkeyp
     finally:
         live.SESSION = None
         shutil.rmtree(session.loaded, ignore_errors=True)
+
+
+def test_plain_grade_grades_the_workspace_with_its_notebooks(kit: Path, monkeypatch):
+    """`grade exercise-2` (no --submission): the files, with the notebooks' cells up to 2, as
+    a check from exercise-2's notebook sees them."""
+    import json
+
+    from click.testing import CliRunner
+
+    from grader import cli, workspace
+
+    files = reference_files()
+    fill(kit / "notebooks" / "exercise-1.ipynb", files)  # exercise 1 done in its notebook
+    engine = kit / "micrograd" / "engine.py"  # exercise 2 done in the file
+    text = engine.read_text()
+    for name in ["__pow__", "exp", "log", "tanh", "relu", "sigmoid"]:
+        stub = definition(text, f"Value.{name}").split("\n", 1)[1]
+        text = text.replace(
+            stub, definition(files["micrograd/engine.py"], f"Value.{name}").split("\n", 1)[1]
+        )
+    engine.write_text(text)
+    monkeypatch.setattr(workspace, "current", lambda: kit)
+    result = CliRunner().invoke(cli.main, ["exercise-2", "--format", "json"])
+    graded = json.loads(result.output)
+    assert graded["score"] == 15, result.output
+    monkeypatch.chdir(kit / "notebooks")
+    session = live.start(2)
+    try:
+        assert live.check(2).score == 15
+    finally:
+        live.SESSION = None
+        shutil.rmtree(session.loaded, ignore_errors=True)
