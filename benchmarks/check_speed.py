@@ -1,9 +1,10 @@
 """check() from a notebook cell against `grade exercise-N`, measured side by side in one run.
 
 A workspace with every notebook holding the reference's code (so every check runs to the end),
-one real Jupyter kernel per exercise, as a student has: the first check() in the kernel
-(torch and the checks imported then), then later ones; and `grade exercise-N --submission
-NOTEBOOK` in a fresh process each time, as from a terminal. Wall times, the median of --repeat.
+one real Jupyter kernel per exercise, as a student has: the notebook's first cell (start(),
+which loads torch and the checks), the first check() in the kernel, then later ones; and
+`grade exercise-N --submission NOTEBOOK` in a fresh process each time, as from a terminal.
+Wall times as the kernel's client sees them; grade and later checks, the median of --repeat.
 
     python benchmarks/check_speed.py [--repeat 5]
 """
@@ -85,13 +86,17 @@ def main() -> None:
         files = reference_files()
         for n in EXERCISES_INFO:
             fill(ws / "notebooks" / f"exercise-{n}.ipynb", files)
-        print(f"{'':11} {'grade (s)':>10} {'1st check':>10} {'later check':>12}  later/grade")
+        head = f"{'':11} {'grade (s)':>10} {'setup cell':>10} {'1st check':>10} {'later':>8}"
+        print(f"{head}  later/grade")
         for n in sorted(EXERCISES_INFO):
             notebook = ws / "notebooks" / f"exercise-{n}.ipynb"
             manager, client = start_new_kernel(kernel_name="python3", cwd=str(notebook.parent))
             try:
-                # what the notebook's first cell and its %%micrograd cells do
+                # what the notebook's first cell (which loads torch and the checks) and its
+                # %%micrograd cells do
+                began = time.perf_counter()
                 run(client, f"from grader.live import check, start\nstart({n})")
+                setup = time.perf_counter() - began
                 import nbformat
 
                 for cell in nbformat.read(notebook, as_version=4).cells:
@@ -106,7 +111,8 @@ def main() -> None:
                 client.stop_channels()
                 manager.shutdown_kernel(now=True)
             ratios = f"{later / grade_s:10.2f}   (first/grade {first / grade_s:.2f})"
-            print(f"exercise-{n}  {grade_s:10.2f} {first:10.2f} {later:12.3f}  {ratios}")
+            times = f"{grade_s:10.2f} {setup:10.2f} {first:10.2f} {later:8.3f}"
+            print(f"exercise-{n}  {times}  {ratios}")
 
 
 if __name__ == "__main__":

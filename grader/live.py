@@ -117,6 +117,10 @@ def start(exercise: int, folder: Path | str | None = None) -> Session:
         shell.register_magic_function(_micrograd_magic, "cell", "micrograd")
         shell.register_magic_function(_try_magic, "cell", "try")
     SESSION.load()
+    # torch and the checks, loaded now rather than at the first check(): every check, the
+    # first included, then takes a fraction of a second
+    import grader.checks  # noqa: F401
+
     return SESSION
 
 
