@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import shutil
 import textwrap
+from html import escape
 from pathlib import Path
 
 import nbformat
@@ -172,7 +173,8 @@ def test_a_check_from_a_cell_agrees_with_grade_on_planted_bugs(kit: Path, bug, m
             if KEY in cell.metadata:
                 first, _, body = cell.source.partition("\n")
                 live._micrograd_magic(first.removeprefix("%%micrograd"), body)
-        mine = live.check(f"exercise-{n}").report
+        shown = live.check(f"exercise-{n}")
+        mine = shown.report
     finally:
         live.SESSION = None
         shutil.rmtree(session.loaded, ignore_errors=True)
@@ -183,6 +185,14 @@ def test_a_check_from_a_cell_agrees_with_grade_on_planted_bugs(kit: Path, bug, m
         return [(c.name, c.outcome, c.score, c.message) for c in report.checks]
 
     assert summary(mine) == summary(theirs)
+    # shown in the cell: each failure explained, its graph inline
+    html = shown._repr_html_()
+    for c in mine.checks:
+        if not c.passed:
+            assert escape(c.name) in html and escape(c.hint) in html
+    if any(c.details.get("picture") for c in mine.checks):
+        inline = "data:image/svg+xml;base64," if shutil.which("dot") else "digraph"
+        assert inline in html
 
 
 def test_definitions_replace_only_their_own_names():
