@@ -1,6 +1,7 @@
 """Turn a submission (a workspace folder, a .zip of one, or a notebook) into a workspace folder.
 
-A workspace is a folder holding the package `micrograd/` (engine.py, nn.py, ...). Nothing
+A workspace is a folder holding the package `micrograd/` (engine.py, nn.py, ...), and maybe
+the kit's notebooks in notebooks/, whose %%micrograd cells count as the student's code. Nothing
 here runs student code; a submission that cannot be read raises SubmissionError with a
 message that says what to do.
 """
@@ -8,6 +9,7 @@ message that says what to do.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import stat
 import tempfile
@@ -175,6 +177,9 @@ def earlier_notebooks(folder: Path, exercise: int | None) -> list[Path]:
     found = []
     for p in folder.glob("exercise-*.ipynb"):
         k = p.stem.removeprefix("exercise-")
+        # a link could bring in a notebook that is not the student's; a huge file, a stall
+        if p.is_symlink() or not p.is_file() or p.stat().st_size > MAX_UNZIPPED:
+            continue
         if k.isdigit() and int(k) < exercise:
             found.append((int(k), p))
     return [p for _, p in sorted(found)]
@@ -189,6 +194,9 @@ def earlier_definitions(folder: Path, exercise: int | None) -> list[Definition]:
         except SubmissionError:
             continue
     return defs
+
+
+ALL = 10**6  # every exercise's notebook
 
 
 @contextmanager
@@ -231,7 +239,9 @@ def notebook_files(path: Path) -> dict[str, str]:
     definitions they hold (see grader/definitions.py).
     """
     code = notebook_code(path)
-    home = notebook_workspace(path.parent)
+    # the kit's own notebook in a workspace, not a class's entry named by a student's id
+    mine = re.fullmatch(r"exercise-\d+\.ipynb", path.name)
+    home = notebook_workspace(path.parent) if mine else None
     base = home if home is not None else STUBS
     if not (base / "micrograd").is_dir():
         raise SubmissionError("the kit's exercises/ folder is missing: reinstall the kit")
@@ -249,13 +259,15 @@ def open_submission(path: Path) -> Iterator[Path]:
     if not path.exists():
         raise SubmissionError(f"{path} does not exist: pass a workspace folder, a .zip or a .ipynb")
     if path.is_dir():
-        yield find_workspace(path)
+        with with_notebooks(find_workspace(path), ALL) as workspace:
+            yield workspace
         return
     with tempfile.TemporaryDirectory(prefix="micrograd-submission-") as tmp:
         tmp_path = Path(tmp)
         if path.suffix == ".zip":
             _extract_zip(path, tmp_path)
-            yield find_workspace(tmp_path)
+            with with_notebooks(find_workspace(tmp_path), ALL) as workspace:
+                yield workspace
         elif path.suffix == ".ipynb":
             files = notebook_files(path)
             (tmp_path / "micrograd").mkdir()

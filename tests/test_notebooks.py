@@ -276,3 +276,22 @@ def test_plain_grade_grades_the_workspace_with_its_notebooks(kit: Path, monkeypa
     finally:
         live.SESSION = None
         shutil.rmtree(session.loaded, ignore_errors=True)
+
+
+def test_a_workspace_submitted_with_its_notebooks_is_graded_with_them(kit: Path, tmp_path: Path):
+    """A folder (or a zip of one) holding notebooks/: their cells are the student's code too;
+    a linked notebook is not (it could be another student's)."""
+    import zipfile
+
+    fill(kit / "notebooks" / "exercise-1.ipynb", reference_files())
+    assert grade_submission(kit, [1]).score == 10
+    archive = tmp_path / "work.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for p in kit.rglob("*"):
+            if p.is_file():
+                zf.write(p, p.relative_to(kit.parent))
+    assert grade_submission(archive, [1]).score == 10
+    moved = tmp_path / "elsewhere.ipynb"
+    (kit / "notebooks" / "exercise-1.ipynb").rename(moved)
+    (kit / "notebooks" / "exercise-1.ipynb").symlink_to(moved)
+    assert grade_submission(kit, [1]).score == 0
