@@ -107,7 +107,7 @@ def grading_options(fn):
         "-s",
         type=click.Path(path_type=Path),
         default=None,
-        show_default="your workspace (`grade workspace` names it)",
+        show_default="your workspace and its notebooks",
         help="A workspace folder, a .zip of one, or a notebook (.ipynb).",
     )(fn)
     return fn
