@@ -80,6 +80,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHON, default=False)
 def build(session: nox.Session) -> None:
     """Regenerate exercises/, the notebooks and solutions/ from reference/."""
+    system_graphviz(session)  # draws the pages' pictures
     session.install("nbformat>=5.9")
     session.run("python", "tools/generate.py", *session.posargs)
 

@@ -19,13 +19,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "reference"), str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from grader.checking import Context  # noqa: E402
 from grader.checks import ex5  # noqa: E402
 from grader.sandbox import Sandbox  # noqa: E402
-from micrograd import nn, train  # noqa: E402
-from micrograd.data import moons_split, to_lists  # noqa: E402
+from micrograd_reference import nn, train  # noqa: E402
+from micrograd_reference.data import moons_split, to_lists  # noqa: E402
 
 BROKEN = {
     "relu backward gives 0": (

@@ -27,10 +27,10 @@ CACHE = ROOT / "benchmarks" / ".cache"
 
 
 def load_pypi_micrograd():
-    """(Value, MLP) of micrograd 0.1.0; then clears sys.modules for the reference's import.
+    """(Value, MLP) of micrograd 0.1.0; then clears sys.modules, so `micrograd` is unchanged.
 
     Both are packages named `micrograd`: import PyPI's from its unzipped wheel, keep the two
-    classes, and forget every micrograd module so that the next import finds the reference.
+    classes, and forget every micrograd module it loaded.
     """
     wheel = os.environ.get("MICROGRAD_WHEEL")
     if wheel is None:
@@ -56,12 +56,11 @@ def load_pypi_micrograd():
 
 
 MgValue, MgMLP = load_pypi_micrograd()
-sys.path.insert(0, str(ROOT / "reference"))
-from micrograd.data import make_moons, to_lists  # noqa: E402  (the reference, after PyPI's)
-from micrograd.engine import Value  # noqa: E402
-from micrograd.nn import MLP  # noqa: E402
-from micrograd.optim import linear_decay  # noqa: E402
-from micrograd.train import fit  # noqa: E402
+from micrograd_reference.data import make_moons, to_lists  # noqa: E402
+from micrograd_reference.engine import Value  # noqa: E402
+from micrograd_reference.nn import MLP  # noqa: E402
+from micrograd_reference.optim import linear_decay  # noqa: E402
+from micrograd_reference.train import fit  # noqa: E402
 
 assert MgValue is not Value, "both imports found the same micrograd"
 

@@ -9,6 +9,7 @@ Exit status: 0 every check passed, 1 some check failed, 2 could not grade.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import click
 
-from grader import reports
+from grader import reports, workspace
 from grader.bundle import bundle
 from grader.hints import History
 from grader.runner import (
@@ -28,6 +29,7 @@ from grader.runner import (
     grade_submission,
     load_extra_checks,
 )
+from grader.submission import with_notebooks
 
 HISTORY_FILE = ".grade-history.json"
 FORMATS = {"text": None, "json": reports.as_json, "junit": reports.junit}
@@ -39,7 +41,7 @@ def _progress(done: int, total: int, what: str) -> None:
 
 def run(
     exercises: list[int],
-    submission: Path,
+    submission: Path | None,
     fmt: str,
     output: Path | None,
     pictures: Path | None,
@@ -51,14 +53,20 @@ def run(
         extra = load_extra_checks(extra_checks) if extra_checks else []
     except ExtraChecksError as exc:
         raise click.UsageError(str(exc)) from None
+    opened = contextlib.nullcontext(submission)
+    if submission is None:  # the workspace, with the code of its notebooks' cells
+        opened = with_notebooks(workspace.current(), max(exercises))
     if pictures is None:
         pictures = (output.parent if output else Path.cwd()) / "grade-pictures"
     show_progress = fmt == "text" and output is None and sys.stderr.isatty()
     progress = _progress if show_progress else None
     if history is None and fmt == "text" and output is None and sys.stdout.isatty():
-        history = (submission if submission.is_dir() else submission.parent) / HISTORY_FILE
+        # the history lives beside the student's own micrograd/, not in a temporary copy
+        where = workspace.current() if submission is None else submission
+        history = (where if where.is_dir() else where.parent) / HISTORY_FILE
     kept = History(history) if history is not None else None
-    report = grade_submission(submission, exercises, pictures, progress, extra, kept)
+    with opened as submission:
+        report = grade_submission(submission, exercises, pictures, progress, extra, kept)
     if kept is not None and not report.error:
         kept.save()
     if show_progress:
@@ -150,8 +158,8 @@ def grading_options(fn):
         "--submission",
         "-s",
         type=click.Path(path_type=Path),
-        default=Path("exercises"),
-        show_default=True,
+        default=None,
+        show_default="your workspace and its notebooks",
         help="A workspace folder, a .zip of one, or a notebook (.ipynb).",
     )(fn)
     return fn
@@ -161,7 +169,7 @@ def exercise_command(name: str, exercises: list[int], help_text: str) -> click.C
     @click.command(name=name, help=help_text)
     @grading_options
     def command(
-        submission: Path,
+        submission: Path | None,
         fmt: str,
         output: Path | None,
         pictures: Path | None,
@@ -178,8 +186,8 @@ class Grade(click.Group):
     """Commands `exercise-N` for every exercise, besides `all` and `list`."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        names = ["list", "all", *(f"exercise-{n}" for n in EXERCISES), "batch", "bundle"]
-        return [*names, "verify"]
+        exercises = [f"exercise-{n}" for n in EXERCISES]
+        return ["list", "all", *exercises, "workspace", "batch", "bundle", "verify"]
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         found = super().get_command(ctx, name)
@@ -209,6 +217,23 @@ def list_exercises() -> None:
     for n, title in EXERCISES.items():
         points = sum(c.points for c in checks_for([n]))
         click.echo(f"exercise-{n}  {title}  ({len(checks_for([n]))} checks, {points:g} points)")
+
+
+@main.command("workspace")
+@click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--reset", is_flag=True, help="Back to the kit's exercises/.")
+def workspace_command(folder: Path | None, reset: bool) -> None:
+    """Show your workspace, or make FOLDER (holding micrograd/) your workspace.
+
+    `import micrograd` (in Python, in the notebooks) and `grade` then use FOLDER's code.
+    """
+    chosen = workspace.current()
+    if folder is not None or reset:
+        try:
+            chosen = workspace.use(None if reset else folder)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+    click.echo(f"workspace: {chosen}")
 
 
 main.add_command(

@@ -182,7 +182,7 @@ def draw_failure(res: R.CheckResult, folder: Path) -> Path:
     """The failing expression's graph with the student's grads, the wrong node marked."""
     from grader.expressions import Expression, rule_of
     from grader.sandbox.worker.ops import operands
-    from micrograd.viz import draw_dot
+    from micrograd_reference.viz import draw_dot
 
     d = res.details
     expr = Expression.of(d["nodes"], [0.0])

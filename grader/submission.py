@@ -1,6 +1,7 @@
 """Turn a submission (a workspace folder, a .zip of one, or a notebook) into a workspace folder.
 
-A workspace is a folder holding the package `micrograd/` (engine.py, nn.py, ...). Nothing
+A workspace is a folder holding the package `micrograd/` (engine.py, nn.py, ...), and maybe
+the kit's notebooks in notebooks/, whose %%micrograd cells count as the student's code. Nothing
 here runs student code; a submission that cannot be read raises SubmissionError with a
 message that says what to do.
 """
@@ -8,13 +9,17 @@ message that says what to do.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import stat
 import tempfile
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+from grader.definitions import MAGIC, Definition, apply, definitions, is_stub
 
 KIT = Path(__file__).resolve().parents[1]
 STUBS = KIT / "exercises"  # the untouched workspace, the base a notebook's cells go into
@@ -78,8 +83,7 @@ def _extract_zip(path: Path, dest: Path) -> None:
                 raise SubmissionError(f"{path.name}: cannot read {m.filename} ({exc})") from None
 
 
-def notebook_files(path: Path) -> dict[str, str]:
-    """{relative path: source} of the notebook's marked cells, the %%writefile line removed."""
+def _read_notebook(path: Path):
     import nbformat
 
     try:
@@ -98,7 +102,25 @@ def notebook_files(path: Path) -> dict[str, str]:
             f"{path.name} is in notebook format {nb.get('nbformat')}: save it with Jupyter 4 or "
             "newer (File > Save), or start again from the kit's exercises/notebooks/"
         )
+    return nb
+
+
+@dataclass
+class NotebookCode:
+    """The student code a notebook carries."""
+
+    exercise: int | None  # the exercise it is for, from its metadata
+    files: dict[str, str]  # whole modules ({"micrograd/engine.py": source}), from %%writefile cells
+    definitions: list[Definition]  # from %%micrograd cells, in the notebook's order
+
+
+def notebook_code(path: Path) -> NotebookCode:
+    """The marked cells of a notebook: %%micrograd cells (definitions put into a module) and,
+    in notebooks of the kit's first release, %%writefile cells (whole modules)."""
+    nb = _read_notebook(path)
     files: dict[str, str] = {}
+    defs: list[Definition] = []
+    seen: set[str] = set()
     for cell in nb.get("cells", []):
         meta = cell.get("metadata", {}).get(NOTEBOOK_KEY)
         if cell.get("cell_type") != "code" or not isinstance(meta, dict):
@@ -106,29 +128,128 @@ def notebook_files(path: Path) -> dict[str, str]:
         rel = str(meta.get("file", ""))
         if not rel.startswith("micrograd/") or ".." in rel or not rel.endswith(".py"):
             raise SubmissionError(f"{path.name}: a marked cell names an unexpected file {rel!r}")
-        if rel in files:
+        key = rel + (f" {meta['definition']}" if meta.get("definition") else "")
+        if key in seen:
             raise SubmissionError(
-                f"{path.name}: two cells are marked as {rel}; keep one (the other may be a copy "
+                f"{path.name}: two cells are marked as {key}; keep one (the other may be a copy "
                 "you pasted: delete it, or remove its cell metadata)"
             )
+        seen.add(key)
         source = cell.get("source", "")
         source = "".join(source) if isinstance(source, list) else str(source)
         first, _, rest = source.partition("\n")
-        files[rel] = rest if first.startswith("%%writefile") else source
-    if not files:
+        if first.startswith("%%writefile"):
+            files[rel] = rest
+        elif first.startswith(MAGIC):
+            defs += definitions(rel.removeprefix("micrograd/"), rest)
+        else:  # the magic line deleted: the cell is still the module's code
+            defs += definitions(rel.removeprefix("micrograd/"), source)
+    if not seen:
         raise SubmissionError(
             f"{path.name} has no marked code cells: use a notebook from the kit's "
-            "exercises/notebooks/ and keep its cells holding micrograd/*.py"
+            "exercises/notebooks/ and keep its cells that start with %%micrograd"
         )
-    expected = nb.get("metadata", {}).get(NOTEBOOK_KEY, {}).get("files", [])
-    missing = [rel for rel in expected if isinstance(rel, str) and rel not in files]
+    meta = nb.get("metadata", {}).get(NOTEBOOK_KEY, {})
+    expected = meta.get("cells", meta.get("files", []))
+    missing = [key for key in expected if isinstance(key, str) and key not in seen]
     if missing:
         raise SubmissionError(
-            f"{path.name} lacks its marked cell for {', '.join(missing)} (the cell that starts "
-            f"with %%writefile {missing[0]}): was it deleted, or its metadata cleared? Copy "
-            "that cell back from the kit's exercises/notebooks/, with your code in it"
+            f"{path.name} lacks its marked cell for {', '.join(missing)}: was it deleted, or "
+            "its metadata cleared? Copy that cell back from the kit's exercises/notebooks/, "
+            "with your code in it"
         )
-    return files
+    exercise = meta.get("exercise")
+    return NotebookCode(exercise if isinstance(exercise, int) else None, files, defs)
+
+
+def notebook_workspace(folder: Path) -> Path | None:
+    """The workspace of the notebooks in `folder`: WORKSPACE for WORKSPACE/notebooks/."""
+    folder = Path(folder).resolve()
+    if folder.name == "notebooks" and (folder.parent / "micrograd" / "engine.py").is_file():
+        return folder.parent
+    return None
+
+
+def earlier_notebooks(folder: Path, exercise: int | None) -> list[Path]:
+    """exercise-K.ipynb beside a notebook, for each K before its exercise, in order."""
+    if exercise is None:
+        return []
+    found = []
+    for p in folder.glob("exercise-*.ipynb"):
+        k = p.stem.removeprefix("exercise-")
+        # a link could bring in a notebook that is not the student's; a huge file, a stall
+        if p.is_symlink() or not p.is_file() or p.stat().st_size > MAX_UNZIPPED:
+            continue
+        if k.isdigit() and int(k) < exercise:
+            found.append((int(k), p))
+    return [p for _, p in sorted(found)]
+
+
+def earlier_definitions(folder: Path, exercise: int | None) -> list[Definition]:
+    """The definitions of the earlier notebooks; one that cannot be read adds nothing."""
+    defs: list[Definition] = []
+    for p in earlier_notebooks(folder, exercise):
+        try:
+            defs += notebook_code(p).definitions
+        except SubmissionError:
+            continue
+    return defs
+
+
+ALL = 10**6  # every exercise's notebook
+
+
+@contextmanager
+def with_notebooks(workspace: Path, up_to: int) -> Iterator[Path]:
+    """The workspace with the code of its notebooks (notebooks/exercise-K.ipynb, K <= up_to)
+    put in, as their kernels run it: what plain `grade exercise-N` grades. Without a started
+    definition in them, the workspace itself."""
+    defs = [d for d in earlier_definitions(workspace / "notebooks", up_to + 1) if not is_stub(d)]
+    if not defs or not (workspace / "micrograd").is_dir():
+        yield workspace
+        return
+    with tempfile.TemporaryDirectory(prefix="micrograd-workspace-") as tmp:
+        copy = Path(tmp) / "micrograd"
+        shutil.copytree(
+            workspace / "micrograd",
+            copy,
+            symlinks=True,
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
+        for rel, source in apply(workspace_files(workspace), defs).items():
+            (Path(tmp) / rel).write_text(source)
+        yield Path(tmp)
+
+
+def workspace_files(workspace: Path) -> dict[str, str]:
+    return {
+        f"micrograd/{p.name}": p.read_text(encoding="utf-8", errors="replace")
+        for p in sorted((workspace / "micrograd").glob("*.py"))
+        if p.is_file() and not p.is_symlink()
+    }
+
+
+def notebook_files(path: Path) -> dict[str, str]:
+    """{relative path: source} of the workspace a notebook makes.
+
+    The base is the kit's stubs; for a notebook that sits in a workspace's notebooks/
+    folder, it is that workspace, with the work of the earlier exercises' notebooks beside
+    it (as in the notebook's own kernel, so that `grade` agrees with a check from a cell).
+    The notebook's %%writefile cells replace whole modules; its %%micrograd cells, the
+    definitions they hold (see grader/definitions.py).
+    """
+    code = notebook_code(path)
+    # the kit's own notebook in a workspace, not a class's entry named by a student's id
+    mine = re.fullmatch(r"exercise-\d+\.ipynb", path.name)
+    home = notebook_workspace(path.parent) if mine else None
+    base = home if home is not None else STUBS
+    if not (base / "micrograd").is_dir():
+        raise SubmissionError("the kit's exercises/ folder is missing: reinstall the kit")
+    files = workspace_files(base)
+    if home is not None:
+        files = apply(files, earlier_definitions(path.resolve().parent, code.exercise))
+    files.update(code.files)
+    return apply(files, code.definitions)
 
 
 @contextmanager
@@ -138,22 +259,18 @@ def open_submission(path: Path) -> Iterator[Path]:
     if not path.exists():
         raise SubmissionError(f"{path} does not exist: pass a workspace folder, a .zip or a .ipynb")
     if path.is_dir():
-        yield find_workspace(path)
+        with with_notebooks(find_workspace(path), ALL) as workspace:
+            yield workspace
         return
     with tempfile.TemporaryDirectory(prefix="micrograd-submission-") as tmp:
         tmp_path = Path(tmp)
         if path.suffix == ".zip":
             _extract_zip(path, tmp_path)
-            yield find_workspace(tmp_path)
+            with with_notebooks(find_workspace(tmp_path), ALL) as workspace:
+                yield workspace
         elif path.suffix == ".ipynb":
             files = notebook_files(path)
-            if not (STUBS / "micrograd").is_dir():
-                raise SubmissionError("the kit's exercises/ folder is missing: reinstall the kit")
-            shutil.copytree(
-                STUBS / "micrograd",
-                tmp_path / "micrograd",
-                ignore=shutil.ignore_patterns("__pycache__"),
-            )
+            (tmp_path / "micrograd").mkdir()
             for rel, source in files.items():
                 (tmp_path / rel).write_text(source)
             yield tmp_path

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import jsonschema  # a dependency of nbformat
+import nbformat
 import pytest
 
 from grader import bundle as bundle_module
@@ -111,14 +112,11 @@ def submit(root: Path, files: dict[str, str | Path]) -> None:
 
 
 def reference_notebook() -> str:
-    """exercise-5's notebook (it carries every module a student writes), solved."""
-    nb = json.loads((ROOT / "exercises" / "notebooks" / "exercise-5.ipynb").read_text())
-    marked = [c for c in nb["cells"] if "micrograd_kit" in c["metadata"]]
-    assert len(marked) == 6
-    for cell in marked:
-        rel = cell["metadata"]["micrograd_kit"]["file"]
-        cell["source"] = f"%%writefile {rel}\n" + (REFERENCE.parent / rel).read_text()
-    return json.dumps(nb)
+    """A notebook carrying the whole reference, a marked %%writefile cell per module."""
+    from tools.synthetic_class import notebook
+
+    files = {f"micrograd/{p.name}": p.read_text() for p in sorted(REFERENCE.glob("*.py"))}
+    return nbformat.writes(notebook(files))
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,9 @@ import shutil
 import numpy as np
 import pytest
 
-from micrograd import viz
-from micrograd.data import make_moons, moons_split, to_lists
-from micrograd.engine import Value
+from micrograd_reference import viz
+from micrograd_reference.data import make_moons, moons_split, to_lists
+from micrograd_reference.engine import Value
 
 
 def moons_formula(n):
@@ -212,3 +212,28 @@ def test_plot_curves_writes_png(tmp_path):
     history = [(1.0 / (k + 1), min(1.0, k / 10)) for k in range(20)]
     out = viz.plot_curves(history, tmp_path / "curves.png")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_draw_dot_returns_a_graph_a_notebook_shows(monkeypatch):
+    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    e = a * b
+    e.label = "e"
+    graph = viz.draw_dot(e)
+    assert 'label="{ a | data 2.0000 | grad 0.0000 }"' in graph.source
+    monkeypatch.setattr(viz.shutil, "which", lambda name: None)
+    bundle = graph._repr_mimebundle_()
+    assert "image/svg+xml" not in bundle and graph.source in bundle["text/plain"]
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz's dot is not installed")
+def test_graph_shows_as_svg_with_graphviz():
+    graph = viz.draw_dot(Value(2.0, label="a") * 3)
+    assert graph._repr_mimebundle_()["image/svg+xml"].lstrip().startswith("<?xml")
+    assert ">a<" in graph._repr_svg_()
+
+
+def test_plots_without_a_path_are_pictures_a_notebook_shows():
+    X, y = make_moons(20, noise=0.1, seed=0)
+    picture = viz.plot_decision_boundary(lambda rows: [r[0] for r in rows], X, y * 2 - 1)
+    assert picture._repr_png_().startswith(b"\x89PNG")
+    assert viz.plot_curves([(1.0, 0.5), (0.5, 0.9)])._repr_png_().startswith(b"\x89PNG")

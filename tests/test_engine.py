@@ -7,7 +7,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from micrograd.engine import Value
+from micrograd_reference.engine import Value
 
 pytestmark = pytest.mark.kit
 

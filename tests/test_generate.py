@@ -24,6 +24,15 @@ def test_committed_files_equal_the_generators_output():
     assert stale == [], "run `nox -s build` and commit the result"
 
 
+def test_page_pictures_are_drawn_from_the_reference_and_up_to_date():
+    assert generate.stale_pictures() == {}, "run `nox -s build` and commit the result"
+    svg = (EXERCISES / "pictures" / "exercise-1-graph.svg").read_text()
+    # micrograd's lecture example: L = (a*b + c) * f, dL/da = 6, dL/db = -4
+    assert "grad 6.0000" in svg and "grad &#45;4.0000" in svg
+    for n in generate.EXERCISES_INFO:
+        assert f"](pictures/exercise-{n}-graph.svg)" in (EXERCISES / f"exercise-{n}.md").read_text()
+
+
 def test_generator_is_deterministic():
     assert generate.expected_files() == generate.expected_files()
 
@@ -149,10 +158,20 @@ def test_notebooks_are_valid_and_mark_the_student_cells(n):
     nb = nbformat.read(EXERCISES / "notebooks" / f"exercise-{n}.ipynb", as_version=4)
     nbformat.validate(nb)
     marked = [c for c in nb.cells if generate.NOTEBOOK_KEY in c.metadata]
-    files = [c.metadata[generate.NOTEBOOK_KEY]["file"] for c in marked]
-    assert files == [f"micrograd/{m}" for m in generate.EXERCISES_INFO[n][1]]
-    for cell, file in zip(marked, files):
+    _, regions = generate.load_reference()
+    titles = [r.title for r in regions if r.exercise == n]
+    assert marked and len(marked) <= len(titles)
+    keys = []
+    for cell in marked:
+        meta = cell.metadata[generate.NOTEBOOK_KEY]
+        keys.append(f"{meta['file']} {meta['definition']}")
         first, _, rest = cell.source.partition("\n")
-        assert first == f"%%writefile {file}"
-        assert rest == (EXERCISES / file).read_text()
+        assert first == f"%%micrograd {meta['file'].removeprefix('micrograd/')}"
+        # the definition as the stub file has it, and it holds this exercise's stubs
+        method = rest.split("\n", 1)[1] if rest.startswith("class ") else rest
+        assert method in (EXERCISES / meta["file"]).read_text()
+        assert f"# TODO exercise-{n}:" in rest
+    assert sum(c.source.count(f"# TODO exercise-{n}:") for c in marked) == len(titles)
+    assert nb.metadata[generate.NOTEBOOK_KEY] == {"exercise": n, "cells": keys}
+    assert nb.cells[-1].source == f'check("exercise-{n}")'
     assert json.loads((EXERCISES / "notebooks" / f"exercise-{n}.ipynb").read_text())

@@ -526,21 +526,23 @@ def test_notebook_with_a_duplicated_cell(tmp_path):
 
 
 def test_notebook_missing_one_marked_cell(tmp_path):
-    """exercise-4's notebook carries engine.py and nn.py. Without nn.py's cell, the kit's stub
-    is not graded as the student's work: the message names the missing cell."""
+    """exercise-4's notebook has a marked cell per definition the student writes. Without one,
+    the stub (or the workspace's code) would be graded as the student's work unnoticed: the
+    message names the missing cell."""
     nb = json.loads((ROOT / "exercises" / "notebooks" / "exercise-4.ipynb").read_text())
-    files = nb["metadata"]["micrograd_kit"]["files"]
-    assert len(files) >= 2
-    nb["cells"] = [
-        c
-        for c in nb["cells"]
-        if c.get("metadata", {}).get("micrograd_kit", {}).get("file") != files[-1]
-    ]
+    keys = nb["metadata"]["micrograd_kit"]["cells"]
+    assert len(keys) >= 2
+
+    def key(cell):
+        meta = cell.get("metadata", {}).get("micrograd_kit", {})
+        return f"{meta.get('file')} {meta.get('definition')}"
+
+    nb["cells"] = [c for c in nb["cells"] if key(c) != keys[-1]]
     path = tmp_path / "exercise-4.ipynb"
     path.write_text(json.dumps(nb))
     report = grade_hostile(path, "all", codes=(2,))
     assert report["score"] == 0
-    assert f"lacks its marked cell for {files[-1]}" in report["extra_data"]["error"]
+    assert f"lacks its marked cell for {keys[-1]}" in report["extra_data"]["error"]
 
 
 def test_notebook_of_an_old_format(tmp_path):

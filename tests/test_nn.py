@@ -5,8 +5,8 @@ import random
 import pytest
 import torch
 
-from micrograd import losses, nn, optim, train
-from micrograd.engine import Value
+from micrograd_reference import losses, nn, optim, train
+from micrograd_reference.engine import Value
 
 pytestmark = pytest.mark.kit
 

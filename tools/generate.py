@@ -25,11 +25,19 @@ are built from the page.
     python tools/generate.py           # write everything
     python tools/generate.py --check   # exit 1 if anything committed differs (default level)
     python tools/generate.py --stub-hints derivative   # stubs that carry the derivative too
+
+The notebooks (one per exercise, from its page): the page's text; a `%%micrograd FILE` cell
+per function or method holding one of the exercise's stubs (graded definition by definition,
+see grader/definitions.py); the page's ```python blocks as `%%try` cells; the graph of a small
+example (EXAMPLES); a check() cell. The pages' pictures (exercises/pictures/) are that example,
+run on the reference and drawn by graphviz's `dot`; each SVG carries the hash of its DOT source,
+so --check needs no graphviz. Everything is data-driven over EXERCISES_INFO.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import re
 import sys
 from dataclasses import dataclass
@@ -163,7 +171,7 @@ def dedent(lines: list[str], indent: str) -> list[str]:
 
 
 def load_reference(level: str = "ask") -> tuple[dict[str, str], list[Region]]:
-    """Return {module: stubbed source, at this hint level} and every region, in module order."""
+    """Return {module: stubbed source} and every region, in module order."""
     sources: dict[str, str] = {}
     regions: list[Region] = []
     for module in MODULES:
@@ -205,50 +213,210 @@ def solution_section(n: int, regions: list[Region]) -> str:
     return "\n".join(blocks)
 
 
+# -- notebooks ------------------------------------------------------------------------------
+
 SETUP_CELL = """\
-# Setup: this notebook writes your code into micrograd/ beside it and imports it from there.
-# The modules you do not write (data.py, viz.py) are copied from the workspace folder.
-import importlib, os, shutil, sys
-os.makedirs("micrograd", exist_ok=True)
-for name in ["__init__.py", "data.py", "viz.py"]:
-    if not os.path.exists(os.path.join("micrograd", name)):
-        shutil.copy(os.path.join("..", "micrograd", name), os.path.join("micrograd", name))
-sys.path.insert(0, os.getcwd())
+# Run this cell first. `micrograd` is now your workspace's package (the folder above this
+# notebook), with the code of the %%micrograd cells you run here and of the earlier exercises'
+# notebooks; nothing is written to its files. check() grades it as `grade` does.
+from grader.live import check, start
+
+start({n})
+from micrograd import {names}
 """
 
-RELOAD_CELL = """\
-# Run this after editing a cell above: it reloads your modules so the new code is used.
-import micrograd
-for name in {modules!r}:
-    importlib.reload(importlib.import_module("micrograd." + name))
-{imports}
+YOUR_CODE = """\
+**Your code.** Each cell below starting with `%%micrograd FILE` holds one definition of
+`micrograd/FILE` with a stub in it. Replace the `raise NotImplementedError(...)` with your code
+and run the cell (Shift-Enter): the definition takes the stub's place in `micrograd`, for this
+notebook and the later ones (until you start a cell, your workspace's file stands, so work done
+in the files counts too). Keep the `%%micrograd` line: it is how `grade` finds your code."""
+
+TRY_IT = """\
+**Try it.** Cells starting with `%%try` run as usual, but a stub not written yet is reported
+in one line instead of a traceback."""
+
+CHECK_CELL = 'check("exercise-{n}")'
+
+# The small expression drawn for each exercise, in the notebook (on the student's code) and on
+# the exercise's page (on the reference, when the kit is built). `draw` builds it and shows
+# it before any gradient; `backprop` fills the gradients and shows it again (one cell, so that
+# a stub not written yet stops it after the first picture). An exercise
+# without an entry gets the one of the nearest exercise before it (exercise 0, before any
+# engine, gets none).
+LECTURE_EXPRESSION = """\
+a = Value(2.0, label="a")
+b = Value(-3.0, label="b")
+c = Value(10.0, label="c")
+e = a * b; e.label = "e"
+d = e + c; d.label = "d"
+f = Value(-2.0, label="f")
+L = d * f; L.label = "L"
+display(draw_dot(L))  # before any gradient
 """
+NEURON = """\
+# a neuron of two inputs: o = tanh(x1*w1 + x2*w2 + b)
+x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+b = Value(6.8813735870195432, label="b")
+x1w1 = x1 * w1; x1w1.label = "x1*w1"
+x2w2 = x2 * w2; x2w2.label = "x2*w2"
+x1w1x2w2 = x1w1 + x2w2; x1w1x2w2.label = "x1*w1 + x2*w2"
+n = x1w1x2w2 + b; n.label = "n"
+o = n.tanh(); o.label = "o"
+display(draw_dot(o))  # before any gradient
+"""
+BY_HAND = (
+    "# backward() is exercise 3: until then, run each node's rule by hand, from the output back\n"
+)
+SMALL_MLP = """\
+import random
+
+random.seed(1)
+model = MLP(2, [2, 1])
+for i, p in enumerate(model.parameters()):
+    p.label = f"p{{i}}"
+x = [Value(2.0, label="x1"), Value(-1.0, label="x2")]
+{tail}"""
+EXAMPLES = {
+    1: {
+        "draw": LECTURE_EXPRESSION,
+        "backprop": BY_HAND
+        + "L.grad = 1.0\nfor node in [L, d, e]:\n    node._backward()\ndraw_dot(L)\n",
+    },
+    2: {
+        "draw": NEURON,
+        "backprop": BY_HAND
+        + "o.grad = 1.0\n"
+        + "for node in [o, n, x1w1x2w2, x2w2, x1w1]:\n    node._backward()\ndraw_dot(o)\n",
+    },
+    3: {"draw": NEURON, "backprop": "o.backward()\ndraw_dot(o)\n"},
+    4: {
+        "draw": SMALL_MLP.format(
+            tail='out = model(x); out.label = "out"\n'
+            "display(draw_dot(out))  # before any gradient\n"
+        ),
+        "backprop": "out.backward()\ndraw_dot(out)\n",
+    },
+    5: {
+        "draw": SMALL_MLP.format(
+            tail="from micrograd.losses import hinge_loss\n\n"
+            "scores = [model(x), model([-1.0, 0.5])]\n"
+            'loss = hinge_loss(scores, [1, -1]); loss.label = "loss"\n'
+            "display(draw_dot(loss))  # before any gradient\n"
+        ),
+        "backprop": "loss.backward()\ndraw_dot(loss)\n",
+    },
+}
+# Lines added to the page's last code cell, for the pictures a notebook shows inline.
+AFTER_PAGE_CODE = {
+    5: [
+        "plot_curves(history)",
+        'plot_decision_boundary(model, X_test, y_test, title="held-out points")',
+    ],
+}
+
+
+def example(n: int) -> dict[str, str] | None:
+    """The example drawn for exercise n; None before the engine exists (exercise 0's slopes)."""
+    before = [k for k in EXAMPLES if k <= n]
+    return EXAMPLES[max(before)] if before else None
+
+
+def _first_line(node: ast.stmt) -> int:
+    return min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+
+
+def definition_cells(n: int, sources: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(module, definition, cell body) for each function or method holding an exercise-n stub."""
+    found = []
+    for module in MODULES:
+        text = sources[module]
+        lines = text.splitlines()
+        todo = {i + 1 for i, line in enumerate(lines) if f"# TODO exercise-{n}:" in line}
+        for node in ast.parse(text).body if todo else []:
+            members = node.body if isinstance(node, ast.ClassDef) else [node]
+            for m in members:
+                if not isinstance(m, ast.FunctionDef):
+                    continue
+                if not any(m.lineno <= i <= m.end_lineno for i in todo):
+                    continue
+                body = "\n".join(lines[_first_line(m) - 1 : m.end_lineno])
+                if m is node:
+                    found.append((module, m.name, body))
+                else:
+                    found.append((module, f"{node.name}.{m.name}", f"class {node.name}:\n{body}"))
+    return found
+
+
+def page_parts(prose: str) -> list[tuple[str, str]]:
+    """The page's prose as ("markdown", text) and ("code", text) parts, at its ```python blocks."""
+    parts: list[tuple[str, str]] = []
+    for i, chunk in enumerate(
+        re.split(r"^```python\n(.*?)^```\n?", prose + "\n", flags=re.M | re.S)
+    ):
+        if chunk.strip():
+            parts.append(("code" if i % 2 else "markdown", chunk.strip("\n")))
+    return parts
 
 
 def notebook(n: int, page: str, sources: dict[str, str]) -> nbformat.NotebookNode:
-    """A notebook for exercise n: the page, then one marked cell per module it carries."""
+    """A notebook for exercise n: the page, the setup, a cell per definition the student
+    writes, the page's examples, the graph of a small expression, and a check cell."""
     prose = page.split(GENERATED_BEGIN)[0].rstrip()
-    _, modules = EXERCISES_INFO[n]
-    cells = [nbformat.v4.new_markdown_cell(prose), nbformat.v4.new_code_cell(SETUP_CELL)]
-    for module in modules:
-        cell = nbformat.v4.new_code_cell(f"%%writefile micrograd/{module}\n{sources[module]}")
-        cell.metadata[NOTEBOOK_KEY] = {"file": f"micrograd/{module}"}
+    new_md, new_code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
+    parts = page_parts(prose)
+    title, _, rest = parts[0][1].partition("\n")
+    intro, heading, after = rest.partition("\n## ")
+    # the network's names too once an exercise so far has written nn.py (importing it earlier
+    # would make an exercise-1 notebook depend on nn.py importing)
+    nn_done = any(f"# TODO exercise-{k}:" in sources["nn.py"] for k in EXERCISES_INFO if k <= n)
+    names = "MLP, Value, draw_dot" if nn_done else "Value, draw_dot"
+    cells = [new_md(f"{title}\n{intro}".strip()), new_code(SETUP_CELL.format(n=n, names=names))]
+    parts[0] = ("markdown", (heading + after).strip())
+    own = []
+    for module, name, body in definition_cells(n, sources):
+        cell = new_code(f"%%micrograd {module}\n{body}")
+        cell.metadata[NOTEBOOK_KEY] = {"file": f"micrograd/{module}", "definition": name}
         cell.metadata["tags"] = ["student-code"]
-        cells.append(cell)
-    names = [m.removesuffix(".py") for m in modules]
-    # exercise-0's notebook has no engine.py: it imports its own functions instead
-    imports = (
-        "from micrograd.engine import Value"
-        if "engine" in names
-        else "from micrograd.gradcheck import *"
+        own.append(cell)
+    ex = example(n)
+    graph = (
+        []
+        if ex is None
+        else [
+            new_md(
+                "## The graph\n\nA small expression drawn with `draw_dot`, as in micrograd's "
+                "lecture: each box is a `Value` (label | data | grad), each oval the operation "
+                "that made it; first before any gradient, then after backpropagation. With the "
+                f"reference's code it looks like this:\n\n![](../pictures/exercise-{n}-graph.svg)"
+            ),
+            new_code(f"%%try\n{ex['draw']}{ex['backprop']}".strip()),
+        ]
     )
-    cells.append(nbformat.v4.new_code_cell(RELOAD_CELL.format(modules=names, imports=imports)))
-    cells.append(
-        nbformat.v4.new_markdown_cell(
-            f"When you are ready, save this notebook and grade it from a terminal:\n\n"
-            f"    grade exercise-{n} --submission exercises/notebooks/exercise-{n}.ipynb"
-        )
-    )
+    codes = [i for i, (kind, _) in enumerate(parts) if kind == "code"]
+    if not codes:
+        cells += [new_md(YOUR_CODE), *own, *graph]
+    for i, (kind, text) in enumerate(parts):
+        if codes and i == codes[0]:
+            cells += [new_md(YOUR_CODE), *own, new_md(TRY_IT)]
+        if kind == "markdown":
+            cells.append(new_md(text))
+            continue
+        if i != codes[-1]:
+            cells.append(new_code(f"%%try\n{text}"))
+            continue
+        # in the same cell: a stub not written yet stops the page's code, and these with it
+        extra = "".join(f"\ndisplay({line})" for line in AFTER_PAGE_CODE.get(n, []))
+        cells += [new_code(f"%%try\n{text}{extra}"), *graph]
+    cells += [
+        new_md(
+            f"## Check\n\nGrade exercise-{n} as it is now, with the same checks as "
+            f"`grade exercise-{n}` in a terminal (which grades this notebook when you pass it "
+            f"with `--submission`, once saved)."
+        ),
+        new_code(CHECK_CELL.format(n=n)),
+    ]
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {
         "name": "python3",
@@ -256,12 +424,126 @@ def notebook(n: int, page: str, sources: dict[str, str]) -> nbformat.NotebookNod
         "language": "python",
     }
     # the marked cells it must keep: the grader names one that went missing
-    nb.metadata[NOTEBOOK_KEY] = {"exercise": n, "files": [f"micrograd/{m}" for m in modules]}
+    keys = [
+        f"{c.metadata[NOTEBOOK_KEY]['file']} {c.metadata[NOTEBOOK_KEY]['definition']}" for c in own
+    ]
+    nb.metadata[NOTEBOOK_KEY] = {"exercise": n, "cells": keys}
     # nbformat gives each cell a random id; derive them from the position instead, so that
     # the generator's output is the same every time it runs.
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"exercise-{n}-cell-{i}"
     return nb
+
+
+# -- the pictures on the pages -----------------------------------------------------------------
+
+PICTURES = EXERCISES / "pictures"
+STAMP = "<!-- drawn from DOT source sha256 {} -->"
+
+
+def _reference_package():
+    """The reference engine as a package (by path: the build session installs only nbformat)."""
+    import importlib.util
+
+    name = "micrograd_kit_generate_reference"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, REFERENCE / "__init__.py", submodule_search_locations=[str(REFERENCE)]
+        )
+        package = importlib.util.module_from_spec(spec)
+        sys.modules[name] = package
+        spec.loader.exec_module(package)
+    return sys.modules[name]
+
+
+def example_source(n: int) -> str:
+    """The example's code as a page shows it (without the notebook's display() lines)."""
+    ex = example(n)
+    lines = (ex["draw"] + ex["backprop"]).splitlines()
+    return "\n".join(line for line in lines if "display(" not in line) + "\n"
+
+
+def graph_source(n: int) -> str:
+    """DOT source of exercise n's example expression, computed by the reference."""
+    import importlib
+
+    package = _reference_package()
+    modules = ["engine", "nn", "losses", "optim", "train", "viz"]  # data.py needs numpy
+    loaded = {m: importlib.import_module(f"{package.__name__}.{m}") for m in modules}
+    drawn = []
+    saved = {k: v for k, v in sys.modules.items() if k == "micrograd" or k.startswith("micrograd.")}
+    # the example's own imports (`from micrograd.losses import ...`) find the reference
+    sys.modules["micrograd"] = package
+    sys.modules.update({f"micrograd.{m}": mod for m, mod in loaded.items()})
+    try:
+        namespace = {
+            "Value": loaded["engine"].Value,
+            "MLP": loaded["nn"].MLP,
+            "draw_dot": lambda root: drawn.append(loaded["viz"].graph_dot(root)),
+            "display": lambda *args: None,
+        }
+        exec(example(n)["draw"] + example(n)["backprop"], namespace)
+    finally:
+        for k in [k for k in sys.modules if k == "micrograd" or k.startswith("micrograd.")]:
+            del sys.modules[k]
+        sys.modules.update(saved)
+    return drawn[-1]
+
+
+def picture_section(n: int) -> str:
+    if example(n) is None:
+        return ""
+    return "\n".join(
+        [
+            "## The graph of a small example",
+            "",
+            f"![a small graph, with data and gradients](pictures/exercise-{n}-graph.svg)",
+            "",
+            "Each box is a `Value` (label | data | grad), each oval the operation that made it.",
+            "Drawn by `draw_dot` from this code, run on the reference when the kit was built;",
+            "the notebook draws it from your code:",
+            "",
+            "```python",
+            example_source(n).rstrip(),
+            "```",
+        ]
+    )
+
+
+def stale_pictures() -> dict[Path, str]:
+    """{svg path: DOT source} of each page picture missing or drawn from other DOT source.
+
+    The SVG carries the SHA-256 of the DOT source it was drawn from, so that --check needs
+    no graphviz (and no particular graphviz version) to tell whether it is up to date.
+    """
+    import hashlib
+
+    stale = {}
+    for n in [n for n in EXERCISES_INFO if example(n) is not None]:
+        source = graph_source(n)
+        stamp = STAMP.format(hashlib.sha256(source.encode()).hexdigest())
+        path = PICTURES / f"exercise-{n}-graph.svg"
+        if not path.exists() or stamp not in path.read_text():
+            stale[path] = source
+    return stale
+
+
+def draw_picture(path: Path, source: str) -> None:
+    """Draw the SVG with graphviz's `dot`, stamped with the DOT source's hash."""
+    import hashlib
+    import shutil
+    import subprocess
+
+    if not shutil.which("dot"):
+        raise SystemExit(
+            f"{path.relative_to(ROOT)} must be redrawn, and that needs graphviz's `dot` "
+            "(apt-get install graphviz)"
+        )
+    svg = subprocess.run(["dot", "-Tsvg"], input=source, text=True, capture_output=True, check=True)
+    stamp = STAMP.format(hashlib.sha256(source.encode()).hexdigest())
+    head, _, rest = svg.stdout.partition("\n")  # after the <?xml ...?> line
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"{head}\n{stamp}\n{rest}")
 
 
 def expected_files(stub_hints: str = "ask") -> dict[Path, str]:
@@ -272,7 +554,8 @@ def expected_files(stub_hints: str = "ask") -> dict[Path, str]:
         files[EXERCISES / "micrograd" / module] = text
     for n in EXERCISES_INFO:
         page_path = EXERCISES / f"exercise-{n}.md"
-        page = replace_generated(page_path.read_text(), exercise_section(n, regions))
+        generated = "\n\n".join(filter(None, [exercise_section(n, regions), picture_section(n)]))
+        page = replace_generated(page_path.read_text(), generated)
         files[page_path] = page
         nb = notebook(n, page, sources)
         files[EXERCISES / "notebooks" / f"exercise-{n}.ipynb"] = nbformat.writes(nb) + "\n"
@@ -302,6 +585,10 @@ def main(argv: list[str] | None = None) -> int:
         if not args.check:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
+    for path, source in stale_pictures().items():
+        stale.append(path.relative_to(ROOT))
+        if not args.check:
+            draw_picture(path, source)
     verb = "differ from the generator's output" if args.check else "written"
     print(f"{len(stale)} file(s) {verb}" + "".join(f"\n  {p}" for p in stale))
     return 1 if args.check and stale else 0

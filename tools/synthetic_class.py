@@ -45,9 +45,6 @@ ALL = (1, 2, 3, 4, 5)
 FORMS = ("folder", "zip", "ipynb")
 SUFFIX = {"folder": "", "zip": ".zip", "ipynb": ".ipynb"}
 KINDS = ("full", "partial", "bug", "broken", "hostile")
-# the notebook that carries every module a student writes, so it can be graded on its own
-NOTEBOOK_EXERCISE = max(generate.EXERCISES_INFO, key=lambda n: len(generate.EXERCISES_INFO[n][1]))
-NOTEBOOK = generate.EXERCISES / "notebooks" / f"exercise-{NOTEBOOK_EXERCISE}.ipynb"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can hold: fixed, so zips are reproducible
 
 Files = dict[str, str]  # path in the workspace ("micrograd/engine.py") -> text
@@ -102,12 +99,16 @@ def with_prelude(files: Files, prelude: str) -> Files:
 
 
 def notebook(files: Files) -> nbformat.NotebookNode:
-    """The kit's notebook with each marked cell holding the student's module."""
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    for cell in nb.cells:
-        meta = cell.metadata.get(generate.NOTEBOOK_KEY)
-        if meta:
-            cell.source = f"%%writefile {meta['file']}\n{files[meta['file']]}"
+    """A notebook carrying the student's whole workspace, a marked %%writefile cell per module
+    (the grader reads these whole; the kit's own notebooks carry one exercise each)."""
+    cells = []
+    for rel in sorted(files):
+        cell = nbformat.v4.new_code_cell(f"%%writefile {rel}\n{files[rel]}")
+        cell.metadata[generate.NOTEBOOK_KEY] = {"file": rel}
+        cell["id"] = f"cell-{len(cells)}"
+        cells.append(cell)
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata[generate.NOTEBOOK_KEY] = {"files": sorted(files)}
     return nb
 
 

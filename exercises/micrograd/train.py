@@ -4,8 +4,8 @@ X is a list of input rows (lists of numbers), y a list of labels in {-1, +1}; th
 output for a row is a score whose sign is the predicted class.
 """
 
-from micrograd.losses import hinge_loss, l2_penalty
-from micrograd.optim import SGD, linear_decay
+from .losses import hinge_loss, l2_penalty
+from .optim import SGD, linear_decay
 
 
 def accuracy(scores, ys):

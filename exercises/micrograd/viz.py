@@ -5,6 +5,7 @@ a student's included. matplotlib is imported inside the plotting functions, so i
 this module costs nothing where no plot is drawn.
 """
 
+import io
 import shutil
 import subprocess
 import warnings
@@ -52,7 +53,7 @@ def _topo(root):
     return topo
 
 
-def graph_dot(root, mark=None):
+def graph_dot(root, mark=None, rankdir="LR"):
     """Graphviz DOT source for the graph that computed `root`, as in micrograd's trace_graph.
 
     Each Value is a record box "label | data | grad" (label only if the node has one), each
@@ -64,7 +65,7 @@ def graph_dot(root, mark=None):
     marks = {id(n): text for n, text in pairs}
     nodes = _topo(root)
     name = {id(v): f"v{i}" for i, v in enumerate(nodes)}
-    lines = ["digraph G {", "  rankdir=LR;"]
+    lines = ["digraph G {", f"  rankdir={rankdir};"]
     for v in nodes:
         fields = [f"data {_fmt(v.data)}", f"grad {_fmt(v.grad)}"]
         label = getattr(v, "label", "")
@@ -89,31 +90,77 @@ def graph_dot(root, mark=None):
     return "\n".join(lines) + "\n"
 
 
-def draw_dot(root, path, mark=None):
-    """Draw the graph of `root` to `path` with suffix .svg, using graphviz's `dot` program.
+class Graph:
+    """A graph drawing that Jupyter shows inline (as SVG, drawn by graphviz's `dot`).
 
-    Without `dot` on PATH (or if it fails, or takes over 20 s on a huge graph), write the DOT
-    source to `path` with suffix .dot instead. Returns the path written.
+    Where `dot` is missing (apt-get install graphviz), or fails, it shows its DOT source
+    instead; paste that into any graphviz viewer. `.write(path)` saves it.
     """
-    path = Path(path)
-    source = graph_dot(root, mark)
-    if shutil.which("dot"):
-        svg = path.with_suffix(".svg")
-        try:
-            subprocess.run(
-                ["dot", "-Tsvg", "-o", str(svg)],
-                input=source,
-                text=True,
-                check=True,
-                capture_output=True,
-                timeout=20,
-            )
-            return svg
-        except (OSError, subprocess.SubprocessError) as e:
-            warnings.warn(f"dot failed ({e}); writing the DOT source instead", stacklevel=2)
-    out = path.with_suffix(".dot")
-    out.write_text(source)
-    return out
+
+    def __init__(self, source):
+        self.source = source
+        self._svg = None
+
+    def svg(self):
+        """The SVG text, or None without a working `dot` (over 20 s on a huge graph counts)."""
+        if self._svg is None and shutil.which("dot"):
+            try:
+                run = subprocess.run(
+                    ["dot", "-Tsvg"],
+                    input=self.source,
+                    text=True,
+                    check=True,
+                    capture_output=True,
+                    timeout=20,
+                )
+                self._svg = run.stdout
+            except (OSError, subprocess.SubprocessError) as e:
+                warnings.warn(f"dot failed ({e}); showing the DOT source instead", stacklevel=2)
+        return self._svg
+
+    def write(self, path):
+        """Write the drawing to `path` with suffix .svg, or the DOT source with suffix .dot."""
+        path = Path(path)
+        svg = self.svg()
+        out = path.with_suffix(".svg" if svg is not None else ".dot")
+        out.write_text(svg if svg is not None else self.source)
+        return out
+
+    def _repr_svg_(self):
+        return self.svg()
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        svg = self.svg()
+        if svg is not None:
+            return {"image/svg+xml": svg, "text/plain": "<graph: install graphviz to see it>"}
+        note = "graphviz's `dot` is missing (apt-get install graphviz); the graph as DOT source:"
+        return {"text/plain": f"{note}\n{self.source}"}
+
+    def __repr__(self):
+        return f"<Graph of {self.source.count('shape=record')} values>"
+
+
+def draw_dot(root, path=None, mark=None, rankdir="LR"):
+    """The graph that computed `root`, as in micrograd's lecture: `draw_dot(loss)` in a
+    notebook cell shows it. With `path`, write it there instead (see Graph.write) and return
+    the path written. `mark`: see graph_dot.
+    """
+    graph = Graph(graph_dot(root, mark, rankdir))
+    return graph if path is None else graph.write(path)
+
+
+class Picture:
+    """A PNG that Jupyter shows inline; `.write(path)` saves it."""
+
+    def __init__(self, png):
+        self.png = png
+
+    def _repr_png_(self):
+        return self.png
+
+    def write(self, path):
+        Path(path).write_bytes(self.png)
+        return Path(path)
 
 
 def _figure(ncols=1):
@@ -127,21 +174,36 @@ def _figure(ncols=1):
     return fig
 
 
-def plot_decision_boundary(predict, X, y, path, title=None, resolution=60):
-    """PNG of the regions where predict(rows) > 0, with the points (X, y) on top.
+def _finish(fig, path):
+    """Write the figure to `path` and return the path; without a path, a Picture to show."""
+    if path is not None:
+        fig.savefig(path, format="png")
+        return Path(path)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return Picture(buffer.getvalue())
+
+
+def plot_decision_boundary(predict, X, y, path=None, title=None, resolution=60):
+    """The regions where predict(rows) > 0, with the points (X, y) on top, as a PNG written
+    to `path` (returns the path) or, without one, a Picture a notebook shows.
 
     predict maps a list of [x1, x2] rows to a list of scores; it is called once, on a
-    resolution x resolution grid spanning the data with a margin of 0.5.
+    resolution x resolution grid spanning the data with a margin of 0.5. A model works too:
+    its output for each row is the score.
     """
     import numpy as np
 
+    if not callable(predict):
+        raise TypeError("predict must be a function of a list of rows, or a model")
     X = np.asarray(X, dtype=float)
     lo, hi = X.min(axis=0) - 0.5, X.max(axis=0) + 0.5
     xx, yy = np.meshgrid(
         np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution)
     )
     grid = np.c_[xx.ravel(), yy.ravel()].tolist()
-    positive = np.asarray(predict(grid), dtype=float).reshape(xx.shape) > 0
+    scores = _scores(predict, grid)
+    positive = np.asarray(scores, dtype=float).reshape(xx.shape) > 0
     fig = _figure()
     ax = fig.add_subplot()
     # explicit levels: a model that predicts one class everywhere still gets a picture
@@ -154,12 +216,19 @@ def plot_decision_boundary(predict, X, y, path, title=None, resolution=60):
     ax.set_ylim(lo[1], hi[1])
     if title:
         ax.set_title(title)
-    fig.savefig(path, format="png")
-    return Path(path)
+    return _finish(fig, path)
 
 
-def plot_curves(history, path):
-    """PNG of loss and accuracy against the step number; history is [(loss, accuracy), ...]."""
+def _scores(predict, grid):
+    """predict(grid) as numbers; a model (called on one row, giving a Value) works too."""
+    if hasattr(predict, "parameters"):
+        return [float(getattr(s, "data", s)) for s in (predict(row) for row in grid)]
+    return [float(getattr(s, "data", s)) for s in predict(grid)]
+
+
+def plot_curves(history, path=None):
+    """Loss and accuracy against the step number; history is [(loss, accuracy), ...].
+    A PNG written to `path` (returns the path) or, without one, a Picture a notebook shows."""
     steps = range(len(history))
     fig = _figure(ncols=2)
     loss_ax, acc_ax = fig.subplots(1, 2)
@@ -167,5 +236,4 @@ def plot_curves(history, path):
     loss_ax.set(xlabel="step", ylabel="loss", title="loss")
     acc_ax.plot(steps, [acc for _, acc in history])
     acc_ax.set(xlabel="step", ylabel="accuracy", title="accuracy", ylim=(0, 1.05))
-    fig.savefig(path, format="png")
-    return Path(path)
+    return _finish(fig, path)

@@ -121,7 +121,7 @@ def train_step(ctx):
 
 
 def moons_data():
-    from micrograd.data import moons_split, to_lists
+    from micrograd_reference.data import moons_split, to_lists
 
     (Xtr, ytr), (Xte, yte) = moons_split(
         MOONS_TRAIN, MOONS_TEST, noise=MOONS_NOISE, seed=MOONS_SEED
@@ -159,7 +159,7 @@ def moons(ctx):
     params = numbers(reply, "params", param_count(2, MOONS_SIZES), "trained parameters")
     acc, model = accuracy(params, Xt, yt)
     if ctx.out_dir is not None:
-        from micrograd.viz import plot_decision_boundary
+        from micrograd_reference.viz import plot_decision_boundary
 
         def predict(rows):
             with torch.no_grad():

@@ -18,9 +18,9 @@ class Value:
 
     # __slots__ keeps each node small and its attributes fast to reach: a training step
     # creates tens of thousands of nodes.
-    __slots__ = ("data", "grad", "_backward", "_prev", "_op")
+    __slots__ = ("data", "grad", "_backward", "_prev", "_op", "label")
 
-    def __init__(self, data, _children=(), _op=""):
+    def __init__(self, data, _children=(), _op="", label=""):
         self.data = data
         self.grad = 0
         # internal variables used for autograd graph construction
@@ -29,6 +29,7 @@ class Value:
         # which makes the topological order, and so every float sum, reproducible.
         self._prev = tuple(_children)
         self._op = _op  # the op that produced this node, for graphviz / debugging / etc
+        self.label = label  # a name for drawings (draw_dot), as in micrograd's lecture
 
     # -- the chain rule for + and * -----------------------------------------------------
 

@@ -6,7 +6,7 @@ bias, so that a list of numbers maps onto a model the same way in every implemen
 
 import random
 
-from micrograd.engine import Value
+from .engine import Value
 
 
 def dot(ws, xs, b):
