@@ -124,7 +124,10 @@ def test_notebook_with_the_reference_code_gets_full_marks_and_shows_pictures(kit
     got, top = total.split()[-1].split("/")
     assert got == top and float(top) > 0, report
     # the graph, with gradients, drawn inline (as SVG where graphviz is installed)
-    assert len(graph_pictures(nb)) >= 2
+    if generate.example(n) is None:  # exercise 0: slopes, before any engine, no graph
+        assert graph_pictures(nb) == []
+    else:
+        assert len(graph_pictures(nb)) >= 2
     if shutil.which("dot"):
         assert all("image/svg+xml" in d for d in graph_pictures(nb))
     if n in generate.AFTER_PAGE_CODE:  # the training curves and the decision boundary
