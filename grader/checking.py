@@ -21,6 +21,7 @@ Tolerances, in the style of CS231n's gradient check, on the relative error
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,30 @@ class Context:
     sandbox: Sandbox
     out_dir: Path | None = None  # where pictures go; None: no pictures
     pictures: list[Path] = field(default_factory=list)
+    # The check being run ("exercise-2/tanh backward") and its numbers: drawn from the course's
+    # secret (grader/course.py), which the worker never sees, so no answer can be recorded in
+    # advance. The runner sets both afresh before each check.
+    purpose: str = "unnamed"
+    rng: random.Random = field(default_factory=lambda: random.Random(0))
+
+    def start(self, purpose: str) -> None:
+        from grader import course
+
+        self.purpose, self.rng = purpose, course.rng_for(purpose)
+
+    def uniform(self, lo: float, hi: float, away_from: float | None = None) -> float:
+        """A number in [lo, hi], 3 decimals; at least 0.1 from `away_from` (a kink) if given."""
+        while True:
+            x = round(self.rng.uniform(lo, hi), 3)
+            if away_from is None or abs(x - away_from) >= 0.1:
+                return x
+
+    def upstream(self) -> float:
+        """An upstream gradient: either sign, 0.5 to 2.5 in size, never exactly 1."""
+        while True:
+            g = round(self.rng.choice((-1, 1)) * self.rng.uniform(0.5, 2.5), 3)
+            if abs(g) != 1:
+                return g
 
 
 @dataclass(frozen=True)

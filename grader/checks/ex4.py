@@ -4,27 +4,27 @@ The grader sets every parameter to a known value through parameters(), so the or
 list is part of what is checked: layer by layer, neuron by neuron, weights then bias.
 """
 
-import random
-
 import torch
 
 from grader.checking import Fail, check, close, fmt, numbers
 from grader.models import TorchMLP, param_count
+from grader.sandbox import StudentError
 
 ORDER_HINT = "parameters() order: layer by layer, neuron by neuron, each neuron's weights then bias"
 
 
-def _case(nin, nouts, rows, seed):
-    rng = random.Random(seed)
+def _case(nin, nouts, rows, rng):
     params = [round(rng.uniform(-1, 1), 4) for _ in range(param_count(nin, nouts))]
     inputs = [[round(rng.uniform(-2, 2), 3) for _ in range(nin)] for _ in range(rows)]
     upstreams = [[round(rng.uniform(-2, 2), 3) for _ in range(nouts[-1])] for _ in range(rows)]
     return params, inputs, upstreams
 
 
-def run_mlp(ctx, nin, nouts, seed=0):
-    """The student's MLP and torch's on the same weights: (reply, torch outputs, torch grads)."""
-    params, inputs, upstreams = _case(nin, nouts, 3, seed)
+def run_mlp(ctx, nin, nouts):
+    """The student's MLP and torch's on the same weights: (reply, torch outputs, torch grads).
+
+    Weights, inputs and upstreams are drawn from the course's secret (ctx.rng)."""
+    params, inputs, upstreams = _case(nin, nouts, 3, ctx.rng)
     reply = ctx.sandbox.request(
         "mlp", nin=nin, nouts=nouts, params=params, inputs=inputs, upstreams=upstreams
     )
@@ -59,11 +59,15 @@ def expected_layout(nin, nouts):
 @check(4, 2, "parameters(): count and order", hint=ORDER_HINT)
 def parameters_count(ctx):
     for nin, nouts in [(3, [4, 4, 1]), (2, [3, 2])]:
-        reply, *_ = run_mlp(ctx, nin, nouts)
-        got, want = reply.get("layout"), expected_layout(nin, nouts)
-        if isinstance(got, list) and got != want:
+        ran = run_mlp(ctx, nin, nouts)
+        got, want = ran[0].get("layout"), expected_layout(nin, nouts)
+        # `layout` names each parameter by micrograd's attributes (layers, neurons, w, b), when
+        # the model has them; the order is judged by the outputs in any case (each parameter
+        # set through parameters() must land where torch's model has it)
+        if isinstance(got, list) and len(got) == len(want) and got != want:
             i = next(i for i, (g, w) in enumerate(zip(got, want)) if g != w)
             raise Fail(f"MLP({nin}, {nouts}).parameters()[{i}] is {got[i]}, expected {want[i]}")
+        _forward(ctx, nin, nouts, ran)
 
 
 @check(
@@ -102,14 +106,16 @@ def _gradients(ctx, nin, nouts):
     reply, inputs, _, grads = ran
     _forward(ctx, nin, nouts, ran)  # gradients are only meaningful once outputs agree
     got = reply.get("grads")
-    for x, g, w in zip(inputs, got or [], grads):
+    if not isinstance(got, list) or len(got) != len(grads):
+        raise Fail(f"MLP({nin}, {nouts}): no gradients came back ({str(got)[:80]})")
+    for x, g, w in zip(inputs, got, grads):
         g = numbers({"v": g}, "v", len(w), f"gradients at x = {x}")
         bad = [i for i, (a, b) in enumerate(zip(g, w)) if not close(a, b)]
         if bad:
-            i = bad[0]
+            i, names = bad[0], expected_layout(nin, nouts)
             raise Fail(
-                f"MLP({nin}, {nouts}) at x = {x}: d/d(parameter {i}) expected {fmt(w[i])}, got "
-                f"{fmt(g[i])} ({len(bad)} of {len(w)} parameters wrong)"
+                f"MLP({nin}, {nouts}) at x = {x}: d/d({names[i]}) (parameters()[{i}]) expected "
+                f"{fmt(w[i])}, got {fmt(g[i])} ({len(bad)} of {len(w)} parameters wrong)"
             )
 
 
@@ -126,6 +132,8 @@ def several_outputs(ctx):
 )
 def zero_grad(ctx):
     reply, *_ = run_mlp(ctx, 2, [3, 1])
+    if "zero_grad_error" in reply:  # the worker caught it, so the other checks keep their answers
+        raise StudentError(*reply["zero_grad_error"])
     after = numbers(reply, "after_zero_grad", param_count(2, [3, 1]), "grads after zero_grad()")
     if any(v != 0 for v in after):
         raise Fail(f"after zero_grad(), grads are {[fmt(v) for v in after[:6]]}...")
