@@ -85,11 +85,17 @@ def _add(zf: zipfile.ZipFile, name: str, data: bytes, mode: int) -> None:
     zf.writestr(info, data)
 
 
-def build_gradescope(out: Path, kit: Path | None = None, extra_checks: Path | None = None) -> int:
+def build_gradescope(
+    out: Path,
+    kit: Path | None = None,
+    extra_checks: Path | None = None,
+    course_secret: Path | None = None,
+) -> int:
     """Write the bundle of `kit` (this kit's source tree) to `out`; return its file count.
 
     An instructor's extra checks (the *.py of `extra_checks`) go in as kit/extra-checks/, and
-    run_autograder grades them with the rest.
+    run_autograder grades them with the rest; the course's secret file as kit/course-secret,
+    which run_autograder grades with.
     """
     kit = kit or KIT
     files = kit_files(kit)
@@ -109,6 +115,8 @@ def build_gradescope(out: Path, kit: Path | None = None, extra_checks: Path | No
                 _add(zf, f"kit/{rel.as_posix()}", (kit / rel).read_bytes(), mode)
             for path in sorted(Path(extra_checks).glob("*.py")) if extra_checks else []:
                 _add(zf, f"kit/extra-checks/{path.name}", path.read_bytes(), 0o644)
+            if course_secret:
+                _add(zf, "kit/course-secret", Path(course_secret).read_bytes(), 0o600)
         partial.replace(out)
     finally:
         partial.unlink(missing_ok=True)
@@ -127,14 +135,20 @@ def bundle() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="A folder of the instructor's own checks (*.py using @check), graded too.",
 )
-def gradescope(out: Path, extra_checks: Path | None) -> None:
+@click.option(
+    "--course-secret-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A file whose first line is the course's secret; the bundle carries it and grades "
+    "with it.",
+)
+def gradescope(out: Path, extra_checks: Path | None, course_secret_file: Path | None) -> None:
     """Write a Gradescope autograder bundle to OUT (a .zip).
 
     Upload OUT as the assignment's autograder (Ubuntu base image); students submit a workspace
     folder (zipped), a notebook, or their micrograd/*.py files.
     """
     try:
-        count = build_gradescope(out, extra_checks=extra_checks)
+        count = build_gradescope(out, extra_checks=extra_checks, course_secret=course_secret_file)
     except ExtraChecksError as exc:
         raise click.UsageError(str(exc)) from None
     size = out.stat().st_size / 1024
