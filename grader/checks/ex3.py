@@ -16,9 +16,9 @@ from grader.checking import (
     numbers,
     single,
 )
-from grader.expressions import torch_values
 from grader.checks.ex1 import OPS as EX1_OPS
 from grader.checks.properties import random_expressions
+from grader.expressions import torch_values
 from grader.sandbox import StudentError, WorkerFailed
 
 CHAIN = 100_000

@@ -43,8 +43,8 @@ def random_expressions(
     ctx: Context, ops: set[str], mode: str = "rules", examples: int = 25
 ) -> None:
     from hypothesis import HealthCheck, Phase, assume, given, seed, settings
-    from hypothesis.errors import Flaky
     from hypothesis.configuration import set_hypothesis_home_dir
+    from hypothesis.errors import Flaky
 
     from grader.strategies import expressions
 
