@@ -56,6 +56,38 @@ def plain(xs):
     return [_json_number(number(x)) for x in xs]
 
 
+def grads(root, values):
+    """The grads of `values` as plain numbers. A grad that is not a number (a Value, made by a
+    rule that computed with Values where it needed their .data) is traced back to that rule:
+    the first node, walking back from root, whose grad is not a number got it from one of the
+    nodes that use it, whose own grad still is one."""
+    try:
+        return plain([v.grad for v in values])
+    except TypeError:
+        pass
+    order = list(reversed(topological(root)))
+    for v in order:
+        if isinstance(v.grad, (int, float)):
+            continue
+        users = [u for u in order if any(c is v for c in u._prev)]
+        culprit = next((u for u in users if isinstance(u.grad, (int, float))), None)
+        kind = type(v.grad).__name__
+        if culprit is None:
+            raise TypeError(f"the output's grad is a {kind}, not a number")
+        op = getattr(culprit, "_op", "") or "?"
+        fn = getattr(culprit, "_backward", None)
+        code = getattr(fn, "__code__", None)
+        where = ""
+        if code is not None and code.co_filename.startswith(WORKSPACE):
+            where = f" ({os.path.relpath(code.co_filename, WORKSPACE)}:{code.co_firstlineno})"
+        raise TypeError(
+            f"the `{op}` backward rule{where} made a grad that is a {kind}, not a number: "
+            "inside _backward compute with plain numbers, e.g. out.data and self.data "
+            "(use .data), not with Values"
+        )
+    return plain([v.grad for v in values])
+
+
 def _json_number(x):
     # JSON has no NaN or infinity; send them as strings the grader understands.
     if math.isfinite(x):
@@ -66,11 +98,61 @@ def _json_number(x):
 def import_student(name):
     import importlib
 
-    return importlib.import_module(name)
+    module = importlib.import_module(name)
+    engine = sys.modules.get("micrograd.engine")
+    if isinstance(getattr(engine, "Value", None), type):
+        stamp_creation_order(engine.Value)
+    return module
 
 
 def value_class():
     return import_student("micrograd.engine").Value
+
+
+# -- the same answers run after run ------------------------------------------------------------
+#
+# Students keep `_prev` as a set (micrograd does). A set of Values iterates in the order of
+# their hashes, and object.__hash__ comes from the object's address, which changes from run to
+# run: so would the order of visits, and with a bug whose effect depends on it, the grade. Each
+# Value gets a creation number instead (counted afresh for every request), and where the class
+# keeps object's own hash, its hash becomes that number: sets, the grader's walk and the
+# student's alike, then iterate the same way every run. Creation order is also a topological
+# order (a node is made after its operands), which the grader's own walk sorts by.
+
+CREATED = [0]
+
+
+def stamp_creation_order(Value):
+    if getattr(Value, "_grader_stamped", None) is not None:
+        return
+    try:  # __slots__ without room for a stamp: the class keeps its ways
+        object.__setattr__(Value.__new__(Value), "_grader_seq", 0)
+    except Exception:
+        Value._grader_stamped = False
+        return
+    init = Value.__init__
+
+    def __init__(self, *args, **kwargs):
+        CREATED[0] += 1
+        object.__setattr__(self, "_grader_seq", CREATED[0])
+        init(self, *args, **kwargs)
+
+    try:
+        Value.__init__ = __init__
+        if Value.__hash__ is object.__hash__:
+            Value.__hash__ = _creation_hash
+        Value._grader_stamped = True
+    except (AttributeError, TypeError):  # a class that cannot be changed keeps its ways
+        pass
+
+
+def _creation_hash(self):
+    seq = getattr(self, "_grader_seq", None)
+    return object.__hash__(self) if seq is None else seq
+
+
+def creation_key(v):
+    return getattr(v, "_grader_seq", 0)
 
 
 # -- building expressions ------------------------------------------------------------------
@@ -119,7 +201,8 @@ def build(Value, nodes, inputs):
 
 
 def topological(root):
-    """The grader's own ordering of the student's graph, walking `_prev` without recursion."""
+    """The grader's own ordering of the student's graph, walking `_prev` without recursion:
+    children in creation order, so that the walk is the same whatever `_prev` is."""
     order, seen, stack = [], set(), [(root, False)]
     while stack:
         v, done = stack.pop()
@@ -128,7 +211,8 @@ def topological(root):
         elif id(v) not in seen:
             seen.add(id(v))
             stack.append((v, True))
-            stack.extend((c, False) for c in list(v._prev) if id(c) not in seen)
+            children = sorted(list(v._prev), key=creation_key, reverse=True)
+            stack.extend((c, False) for c in children if id(c) not in seen)
     return order
 
 
@@ -160,7 +244,7 @@ def do_graph(req):
     if req.get("forward_only"):
         return {"data": plain([v.data for v in built])}
     backprop(out, req.get("upstream", 1.0), req.get("mode", "rules"))
-    reply = {"data": plain([v.data for v in built]), "grads": plain([v.grad for v in built])}
+    reply = {"data": plain([v.data for v in built]), "grads": grads(out, built)}
     if req.get("twice"):
         # zero every grad in the graph and run again: a second call must give the same
         for v in topological(out):
@@ -249,7 +333,7 @@ def do_mlp(req):
     if len(params) != len(req.get("params", params)):
         return reply
     outs = []
-    grads = []
+    grad_rows = []
     for x, upstream in zip(req["inputs"], req["upstreams"]):
         out = model(list(x))
         outs_here = out if isinstance(out, (list, tuple)) else [out]
@@ -261,8 +345,8 @@ def do_mlp(req):
         for p in params:
             p.grad = 0
         backprop(loss, 1.0, req.get("mode", "rules"))
-        grads.append(plain([p.grad for p in params]))
-    reply.update(outputs=outs, grads=grads)
+        grad_rows.append(grads(loss, params))
+    reply.update(outputs=outs, grads=grad_rows)
     try:  # a model without zero_grad() loses that check only, not the answers above
         model.zero_grad()
         reply["after_zero_grad"] = plain([p.grad for p in params])
@@ -281,7 +365,7 @@ def do_loss(req):
     args = [scores, req["labels"]] if "labels" in req else [scores, req["alpha"]]
     loss = fn(*args)
     backprop(loss, 1.0, "rules")
-    return {"value": number(loss.data), "grads": plain([s.grad for s in scores])}
+    return {"value": number(loss.data), "grads": grads(loss, scores)}
 
 
 def learning_rate(lr):
@@ -375,6 +459,7 @@ def main():
     replies = os.fdopen(int(sys.argv[3]), "w")
     for line in requests:
         req = json.loads(line)
+        CREATED[0] = 0  # the same request numbers its Values the same way every time
         try:
             reply = {"ok": True, **HANDLERS[req["kind"]](req)}
         except BaseException as exc:  # every failure of student code, SystemExit too, is a reply
