@@ -26,8 +26,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.expressions import Expression, _operands, rule_of, torch_values
+from grader.expressions import Expression, rule_of, torch_values
 from grader.sandbox import Sandbox, finite
+from grader.sandbox.worker.ops import operands
 
 TORCH_REL, TORCH_ABS = 1e-6, 1e-9
 FD_STEP, FD_REL = 1e-6, 1e-4
@@ -181,7 +182,7 @@ def judge_expression(ctx: Context, expr: Expression, upstream: float, mode: str 
             f"`{rule}` backward: at {expr.text(c)} with upstream {fmt(upstream_here)}, "
             f"expected grad of {expr.text(j)} {fmt(want_grads[j])}, got {fmt(grads[j])}"
         )
-        if sum(1 for k in _operands(node) if k == j) > 1:
+        if sum(1 for k in operands(node) if k == j) > 1:
             message += " (this node is used twice here: each use must add its share, `+=`)"
     elif j == n - 1:
         rule = "seed"

@@ -12,8 +12,12 @@ from dataclasses import dataclass
 
 import torch
 
-# op -> (how it reads, the student's rule that it exercises)
-UNARY = {
+from grader.sandbox.worker.graph import build
+from grader.sandbox.worker.ops import operands
+
+# op -> (how it reads, the student's rule that it exercises); what each op computes is in
+# grader/sandbox/worker/ops.py, the table the worker builds the student's expression with.
+UNARY_TEXT = {
     "neg": ("-{0}", "* (via -a = a * -1)"),
     "exp": ("exp({0})", "exp"),
     "log": ("log({0})", "log"),
@@ -21,13 +25,13 @@ UNARY = {
     "relu": ("relu({0})", "relu"),
     "sigmoid": ("sigmoid({0})", "sigmoid"),
 }
-BINARY = {
+BINARY_TEXT = {
     "add": ("{0} + {1}", "+"),
     "mul": ("{0} * {1}", "*"),
     "sub": ("{0} - {1}", "+ and * (via a - b = a + -b)"),
     "div": ("{0} / {1}", "* and ** (via a / b = a * b**-1)"),
 }
-WITH_CONSTANT = {
+WITH_CONSTANT_TEXT = {
     "pow": ("{0}**{c}", "**"),
     "radd": ("{c} + {0}", "+ (via __radd__)"),
     "rsub": ("{c} - {0}", "+ and * (via __rsub__)"),
@@ -37,30 +41,10 @@ WITH_CONSTANT = {
     "mulc": ("{0} * {c}", "*"),
 }
 
-TORCH = {
-    "neg": lambda a: -a,
-    "exp": torch.exp,
-    "log": torch.log,
-    "tanh": torch.tanh,
-    "relu": torch.relu,
-    "sigmoid": torch.sigmoid,
-    "add": lambda a, b: a + b,
-    "mul": lambda a, b: a * b,
-    "sub": lambda a, b: a - b,
-    "div": lambda a, b: a / b,
-    "pow": lambda a, c: a**c,
-    "radd": lambda a, c: c + a,
-    "rsub": lambda a, c: c - a,
-    "rmul": lambda a, c: c * a,
-    "rdiv": lambda a, c: c / a,
-    "addc": lambda a, c: a + c,
-    "mulc": lambda a, c: a * c,
-}
-
 
 def rule_of(node: list) -> str:
     op = node[0]
-    for table in (UNARY, BINARY, WITH_CONSTANT):
+    for table in (UNARY_TEXT, BINARY_TEXT, WITH_CONSTANT_TEXT):
         if op in table:
             return table[op][1]
     return op
@@ -85,51 +69,36 @@ class Expression:
 
         def inner(j: int) -> str:
             t = self.text(j)
-            return t if self.nodes[j][0] == "x" or self.nodes[j][0] in UNARY else f"({t})"
+            return t if self.nodes[j][0] == "x" or self.nodes[j][0] in UNARY_TEXT else f"({t})"
 
-        if op in UNARY:
-            return UNARY[op][0].format(self.text(node[1]) if op != "neg" else inner(node[1]))
-        if op in BINARY:
-            return BINARY[op][0].format(inner(node[1]), inner(node[2]))
-        return WITH_CONSTANT[op][0].format(inner(node[1]), c=node[2])
+        if op in UNARY_TEXT:
+            return UNARY_TEXT[op][0].format(self.text(node[1]) if op != "neg" else inner(node[1]))
+        if op in BINARY_TEXT:
+            return BINARY_TEXT[op][0].format(inner(node[1]), inner(node[2]))
+        return WITH_CONSTANT_TEXT[op][0].format(inner(node[1]), c=node[2])
 
     def inputs_text(self) -> str:
         return ", ".join(f"x{k} = {v:g}" for k, v in enumerate(self.inputs))
 
     def consumers(self, i: int) -> list[int]:
-        return [j for j, n in enumerate(self.nodes) if n[0] != "x" and i in _operands(n)]
+        return [j for j, n in enumerate(self.nodes) if n[0] != "x" and i in operands(n)]
 
     def payload(self) -> dict:
         return {"nodes": [list(n) for n in self.nodes], "inputs": list(self.inputs)}
 
 
-def _operands(node: tuple) -> list[int]:
-    op = node[0]
-    if op in UNARY or op in WITH_CONSTANT:
-        return [node[1]]
-    if op in BINARY:
-        return [node[1], node[2]]
-    return []
-
-
 def torch_values(expr: Expression, upstream: float) -> tuple[list[float], list[float]]:
     """Every node's value and its gradient d(upstream * out)/d(node), in float64."""
-    built: list[torch.Tensor] = []
-    for node in expr.nodes:
-        op = node[0]
-        if op == "x":
-            t = torch.tensor(expr.inputs[node[1]], dtype=torch.float64, requires_grad=True)
-        elif op in UNARY:
-            t = TORCH[op](built[node[1]])
-        elif op in BINARY:
-            t = TORCH[op](built[node[1]], built[node[2]])
-        else:
-            t = TORCH[op](built[node[1]], node[2])
-        if not t.requires_grad:
+    built = build(_leaf, expr.nodes, expr.inputs)
+    for t in built:
+        if not t.requires_grad:  # a node that does not depend on any input
             t.requires_grad_(True)
         t.retain_grad()
-        built.append(t)
     (built[-1] * upstream).backward()
     data = [t.item() for t in built]
     grads = [t.grad.item() if t.grad is not None else 0.0 for t in built]
     return data, grads
+
+
+def _leaf(x: float) -> torch.Tensor:
+    return torch.tensor(x, dtype=torch.float64, requires_grad=True)

@@ -182,7 +182,8 @@ def grade(
 
 def draw_failure(res: R.CheckResult, folder: Path) -> Path:
     """The failing expression's graph with the student's grads, the wrong node marked."""
-    from grader.expressions import Expression, _operands, rule_of
+    from grader.expressions import Expression, rule_of
+    from grader.sandbox.worker.ops import operands
     from micrograd.viz import draw_dot
 
     d = res.details
@@ -194,7 +195,7 @@ def draw_failure(res: R.CheckResult, folder: Path) -> Path:
                 data=d["student_node_data"][i],
                 grad=d["student_node_grads"][i],
                 _op="" if node[0] == "x" else rule_of(node).split(" ")[0],
-                _prev=[nodes[k] for k in _operands(tuple(node))],
+                _prev=[nodes[k] for k in operands(tuple(node))],
                 label=expr.text(i) if node[0] == "x" else "",
             )
         )

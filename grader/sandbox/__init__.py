@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-WORKER = Path(__file__).parent / "worker" / "main.py"
+WORKER = Path(__file__).parent / "worker"  # the package student code can see
 # As root, the worker runs as a user of its own, UID_BASE + the grader's pid: unprivileged, and
 # unlike a shared `nobody`, its process limit and files are not shared with another worker
 # running beside it (a batch grades several submissions at once).
@@ -183,6 +183,11 @@ def _limit(limits: Limits, as_nobody: bool) -> None:  # runs in the child betwee
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
+def launcher(folder: Path) -> str:
+    """The worker's `python -c` program: the package `worker` from `folder`, then its main()."""
+    return f"import sys; sys.path.insert(0, {str(folder)!r}); from worker.main import main; main()"
+
+
 def copy_package(src: Path, dst: Path, max_files: int = 200, max_bytes: int = 20 * 1024**2) -> None:
     """Copy the submission's micrograd/ package: regular files only, links never followed."""
     count = size = 0
@@ -220,7 +225,7 @@ class Sandbox:
             raise
         runtime = self.root / "runtime"
         runtime.mkdir()
-        shutil.copyfile(WORKER, runtime / "worker.py")
+        shutil.copytree(WORKER, runtime / "worker", ignore=shutil.ignore_patterns("__pycache__"))
         self.scratch = (
             self.root / "scratch"
         )  # the worker's cwd and HOME, the one place it may write
@@ -249,7 +254,8 @@ class Sandbox:
             "-S",
             "-B",
             "-u",
-            str(self.root / "runtime" / "worker.py"),
+            "-c",
+            launcher(self.root / "runtime"),
         ]
         cmd += [str(self.package), str(req_r), str(rep_w)]
         env = {"PATH": "/usr/bin:/bin", "HOME": str(self.scratch), "LANG": "C.UTF-8"}

@@ -1,12 +1,14 @@
 """The sandboxed worker: imports the student's code and answers requests with plain numbers.
 
-Runs as `python -I -S worker.py WORKSPACE` in a separate process, with no site-packages on
-its path (so no torch, no numpy, no grader), standard input closed, and its output captured.
+Runs as `python -I -S -c "...from worker.main import main; main()" WORKSPACE REQ REP` in a
+separate process (grader/sandbox/__init__.py starts it), with no site-packages on its path (so
+no torch, no grader), standard input closed, and its output captured.
 It reads one JSON request per line from one pipe and writes one JSON reply per line to
 another (their descriptors come as arguments).
 A reply carries numbers only; every verdict is reached in the grader's process.
 
-Standard library only: this file is the one part of the grader that student code can see.
+Standard library only: this package (main.py, ops.py, graph.py) is the one part of the
+grader that student code can see.
 """
 
 import gc
@@ -16,6 +18,8 @@ import os
 import random
 import sys
 import traceback
+
+from .graph import build, topological
 
 
 class StudentError(Exception):
@@ -116,8 +120,7 @@ def value_class():
 # run: so would the order of visits, and with a bug whose effect depends on it, the grade. Each
 # Value gets a creation number instead (counted afresh for every request), and where the class
 # keeps object's own hash, its hash becomes that number: sets, the grader's walk and the
-# student's alike, then iterate the same way every run. Creation order is also a topological
-# order (a node is made after its operands), which the grader's own walk sorts by.
+# student's alike (graph.topological), then iterate the same way every run.
 
 CREATED = [0]
 
@@ -149,71 +152,6 @@ def stamp_creation_order(Value):
 def _creation_hash(self):
     seq = getattr(self, "_grader_seq", None)
     return object.__hash__(self) if seq is None else seq
-
-
-def creation_key(v):
-    return getattr(v, "_grader_seq", 0)
-
-
-# -- building expressions ------------------------------------------------------------------
-
-UNARY = {
-    "neg": lambda a: -a,
-    "exp": lambda a: a.exp(),
-    "log": lambda a: a.log(),
-    "tanh": lambda a: a.tanh(),
-    "relu": lambda a: a.relu(),
-    "sigmoid": lambda a: a.sigmoid(),
-}
-BINARY = {
-    "add": lambda a, b: a + b,
-    "mul": lambda a, b: a * b,
-    "sub": lambda a, b: a - b,
-    "div": lambda a, b: a / b,
-}
-WITH_CONSTANT = {
-    "pow": lambda a, c: a**c,
-    "radd": lambda a, c: c + a,
-    "rsub": lambda a, c: c - a,
-    "rmul": lambda a, c: c * a,
-    "rdiv": lambda a, c: c / a,
-    "addc": lambda a, c: a + c,
-    "mulc": lambda a, c: a * c,
-}
-
-
-def build(Value, nodes, inputs):
-    """Build the expression: nodes are ["x", k] (input k), [op, i], [op, i, j], [op, i, c]."""
-    built = []
-    for node in nodes:
-        op = node[0]
-        if op == "x":
-            built.append(Value(float(inputs[node[1]])))
-        elif op in UNARY:
-            built.append(UNARY[op](built[node[1]]))
-        elif op in BINARY:
-            built.append(BINARY[op](built[node[1]], built[node[2]]))
-        elif op in WITH_CONSTANT:
-            built.append(WITH_CONSTANT[op](built[node[1]], node[2]))
-        else:
-            raise ValueError(f"unknown op {op}")
-    return built
-
-
-def topological(root):
-    """The grader's own ordering of the student's graph, walking `_prev` without recursion:
-    children in creation order, so that the walk is the same whatever `_prev` is."""
-    order, seen, stack = [], set(), [(root, False)]
-    while stack:
-        v, done = stack.pop()
-        if done:
-            order.append(v)
-        elif id(v) not in seen:
-            seen.add(id(v))
-            stack.append((v, True))
-            children = sorted(list(v._prev), key=creation_key, reverse=True)
-            stack.extend((c, False) for c in children if id(c) not in seen)
-    return order
 
 
 def backprop(root, upstream, mode):
