@@ -30,6 +30,52 @@ RECURSION_HINT = (
 )
 
 
+def judge_backward(ctx, expr):
+    """judge_expression through the student's backward(); a failure says, where it can, which
+    node's rule ran too early, twice, or never."""
+    try:
+        judge_expression(ctx, expr, upstream=1.0, mode="backward")
+    except Fail as exc:
+        why = visit_order(ctx, expr)
+        if why:  # the order is at fault, not a rule: say that first
+            exc.message = f"backward(): {why}.\n    What came of it: {exc.message}"
+            exc.rule = "backward() order"
+        raise
+
+
+def visit_order(ctx, expr) -> str:
+    """What is wrong with the order in which backward() ran the rules of expr's nodes."""
+    reply = ctx.sandbox.request(
+        "graph", mode="backward", upstream=1.0, trace=True, **expr.payload()
+    )
+    visits = reply.get("visits")
+    n = len(expr.nodes)
+    if not isinstance(visits, list) or not all(type(v) is int and -1 <= v < n for v in visits):
+        return ""
+    named = [v for v in visits if v >= 0]
+    inner = [i for i, node in enumerate(expr.nodes) if node[0] != "x"]
+    if not named:
+        return "no node's _backward ran at all"
+    for i in inner:
+        if named.count(i) > 1:
+            return (
+                f"the rule of {expr.text(i)} ran {named.count(i)} times: each node's _backward "
+                "must run once (remember which nodes were visited)"
+            )
+    for i in inner:
+        if i not in named:
+            return f"the rule of {expr.text(i)} never ran"
+    for i in inner:
+        late = [c for c in expr.consumers(i) if named.index(c) > named.index(i)]
+        if late:
+            return (
+                f"the rule of {expr.text(i)} ran before that of {expr.text(late[0])}, which "
+                f"uses it and had not yet added its share to {expr.text(i)}.grad: run the "
+                "rules in reverse topological order, each node after every node that uses it"
+            )
+    return ""
+
+
 @check(
     3,
     2,
@@ -38,7 +84,7 @@ RECURSION_HINT = (
 )
 def seeds(ctx):
     x0, x1 = ctx.uniform(-2, 2, away_from=0), ctx.uniform(-2, 2, away_from=0)
-    judge_expression(ctx, single("mul", x0, x1), upstream=1.0, mode="backward")
+    judge_backward(ctx, single("mul", x0, x1))
 
 
 @check(
@@ -51,24 +97,24 @@ def topological_order(ctx):
     # x = w * c feeds both y = x + d and out = x * y: x's rule must wait for both uses
     c, d = ctx.uniform(-3, 3, away_from=0), ctx.uniform(-3, 3, away_from=0)
     nodes = [["x", 0], ["mulc", 0, c], ["addc", 1, d], ["mul", 1, 2]]
-    judge_expression(ctx, Expression.of(nodes, [ctx.uniform(-2, 2, away_from=0)]), 1.0, "backward")
+    judge_backward(ctx, Expression.of(nodes, [ctx.uniform(-2, 2, away_from=0)]))
     longer = Expression.of(
         [["x", 0], ["x", 1], ["mul", 0, 1], ["add", 2, 0], ["mul", 3, 2], ["add", 4, 3]],
         [ctx.uniform(-2, 2, away_from=0), ctx.uniform(-2, 2, away_from=0)],
     )
-    judge_expression(ctx, longer, upstream=1.0, mode="backward")
+    judge_backward(ctx, longer)
 
 
 @check(3, 2, "shared nodes: a diamond", hint="a node reached by two paths is visited once.")
 def diamond(ctx):
     c, d = ctx.uniform(-3, 3, away_from=0), ctx.uniform(-3, 3, away_from=0)
     nodes = [["x", 0], ["mulc", 0, c], ["addc", 0, d], ["mul", 1, 2]]
-    judge_expression(ctx, Expression.of(nodes, [ctx.uniform(-2, 2, away_from=0)]), 1.0, "backward")
+    judge_backward(ctx, Expression.of(nodes, [ctx.uniform(-2, 2, away_from=0)]))
     # the shared node inside the graph, not a leaf: if its rule ran twice, x's grad would too
     c, d = ctx.uniform(-3, 3, away_from=0), ctx.uniform(-3, 3, away_from=0)
     nodes = [["x", 0], ["mul", 0, 0], ["addc", 1, c], ["mulc", 1, d], ["mul", 2, 3]]
     x = ctx.uniform(-2, 2, away_from=0)
-    judge_expression(ctx, Expression.of(nodes, [x]), upstream=1.0, mode="backward")
+    judge_backward(ctx, Expression.of(nodes, [x]))
 
 
 @check(
@@ -80,7 +126,7 @@ def diamond(ctx):
 def twice(ctx):
     xs = [ctx.uniform(-2, 2, away_from=0), ctx.uniform(-2, 2, away_from=0)]
     expr = Expression.of([["x", 0], ["x", 1], ["mul", 0, 1], ["add", 2, 1]], xs)
-    judge_expression(ctx, expr, upstream=1.0, mode="backward")
+    judge_backward(ctx, expr)
     reply = ctx.sandbox.request(
         "graph", mode="backward", upstream=1.0, twice=True, **expr.payload()
     )

@@ -181,8 +181,11 @@ def do_graph(req):
     out = built[-1]
     if req.get("forward_only"):
         return {"data": plain([v.data for v in built])}
+    visits = trace_visits(out, built) if req.get("trace") else None
     backprop(out, req.get("upstream", 1.0), req.get("mode", "rules"))
     reply = {"data": plain([v.data for v in built]), "grads": grads(out, built)}
+    if visits is not None:
+        reply["visits"] = visits
     if req.get("twice"):
         # zero every grad in the graph and run again: a second call must give the same
         for v in topological(out):
@@ -190,6 +193,24 @@ def do_graph(req):
         backprop(out, req.get("upstream", 1.0), req.get("mode", "rules"))
         reply["grads_again"] = plain([v.grad for v in built])
     return reply
+
+
+def trace_visits(out, built):
+    """Record the order in which backward() calls the nodes' `_backward`: a list that fills
+    with each node's index in `built` (-1 for a node the expression does not name)."""
+    index = {id(v): i for i, v in enumerate(built)}
+    visits = []
+
+    def recorder(i, rule):
+        def _backward():
+            visits.append(i)
+            return rule()
+
+        return _backward
+
+    for v in topological(out):
+        v._backward = recorder(index.get(id(v), -1), v._backward)
+    return visits
 
 
 def do_forward_batch(req):
