@@ -23,6 +23,7 @@ EXERCISES = {
     3: "backward(): the whole graph",
     4: "Neurons, layers and the MLP",
     5: "Training on two moons",
+    6: "Mean squared error and minibatches",
 }
 
 

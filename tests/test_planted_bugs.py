@@ -29,7 +29,7 @@ def test_planted_bug_is_caught(bug: Bug, tmp_path):
     n = bug.exercise
 
     # (a) the named check fails, with no points
-    if n == 5:
+    if n >= 5:
         named = [
             t for t in checks_of(result, 5) if re.match(bug.check, t["name"].split(": ", 1)[1])
         ]

@@ -52,6 +52,10 @@ EXERCISES_INFO = {
     3: ("backward(): the whole graph", ["engine.py"]),
     4: ("Neurons, layers and the MLP", ["engine.py", "nn.py"]),
     5: ("Training on two moons", ["engine.py", "nn.py", "losses.py", "optim.py", "train.py"]),
+    6: (
+        "Mean squared error and minibatches",
+        ["engine.py", "nn.py", "losses.py", "optim.py", "train.py"],
+    ),
 }
 
 BEGIN = re.compile(r"^(?P<indent>\s*)# BEGIN exercise-(?P<n>\d+): (?P<title>.+?)\s*$")

@@ -352,7 +352,16 @@ MUTATIONS: list[tuple[str, Bug]] = [
     ),
     (
         "train-step-without-zero-grad",
-        Bug(5, r"train_step", {"train.py": [("    optimizer.zero_grad()\n", "")]}, "train_step"),
+        Bug(
+            5,
+            r"train_step",
+            {
+                "train.py": [
+                    ("    optimizer.zero_grad()\n    loss.backward()\n", "    loss.backward()\n")
+                ]
+            },
+            "train_step",
+        ),
     ),
     (
         "hinge-sum-not-mean",
@@ -399,7 +408,14 @@ MUTATIONS: list[tuple[str, Bug]] = [
     (
         "train-step-passes-step-zero",
         Bug(
-            5, r"train_step", {"train.py": [("optimizer.step(k)", "optimizer.step(0)")]}, "step(k)"
+            5,
+            r"train_step",
+            {
+                "train.py": [
+                    ("    optimizer.step(k)\n    return", "    optimizer.step(0)\n    return")
+                ]
+            },
+            "step(k)",
         ),
     ),
     (
@@ -425,6 +441,54 @@ MUTATIONS: list[tuple[str, Bug]] = [
             r"train_step",
             {"train.py": [("return loss.data, accuracy", "return loss, accuracy")]},
             "return",
+        ),
+    ),
+    # exercise-6: mean squared error and minibatches
+    (
+        "mse-sum-not-mean",
+        Bug(
+            6,
+            r"mse_loss",
+            {"losses.py": [("zip(scores, ys)) * (1.0 / len(ys))", "zip(scores, ys))")]},
+            "mse_loss",
+        ),
+    ),
+    (
+        "batches-without-shuffle",
+        Bug(6, r"batches", {"train.py": [("    rng.shuffle(order)\n", "")]}, "batches"),
+    ),
+    (
+        "minibatch-new-rng-every-epoch",
+        Bug(
+            6,
+            r"minibatch SGD",
+            {
+                "train.py": [
+                    (
+                        "    rng = random.Random(seed)\n    losses = []\n    k = 0\n"
+                        "    for _ in range(epochs):\n",
+                        "    losses = []\n    k = 0\n    for _ in range(epochs):\n"
+                        "        rng = random.Random(seed)\n",
+                    )
+                ]
+            },
+            "minibatch_sgd",
+        ),
+    ),
+    (
+        "minibatch-k-restarts-every-epoch",
+        Bug(
+            6,
+            r"(MSE on the lecture|minibatch SGD)",
+            {
+                "train.py": [
+                    (
+                        "    k = 0\n    for _ in range(epochs):\n",
+                        "    for _ in range(epochs):\n        k = 0\n",
+                    )
+                ]
+            },
+            "minibatch_sgd",
         ),
     ),
 ]

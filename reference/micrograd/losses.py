@@ -7,7 +7,11 @@ cross-entropy takes y in {0, 1}. `scores` are the model's raw outputs (Values).
 
 def mse_loss(scores, ys):
     """Mean squared error: (1/n) * sum_i (s_i - y_i)**2."""
+    # BEGIN exercise-6: mse_loss
+    # Each point costs the square of its miss, whichever side it is on; the mean keeps the
+    # loss's size (and so a good learning rate) the same whatever the number of points.
     return sum((s - y) ** 2 for s, y in zip(scores, ys)) * (1.0 / len(ys))
+    # END exercise-6
 
 
 def hinge_loss(scores, ys):

@@ -261,7 +261,10 @@ def do_chain(req):
 
 def make_mlp(nn, req):
     random.seed(req.get("seed", 0))
-    model = nn.MLP(req["nin"], req["nouts"])
+    if "activation" in req:
+        model = nn.MLP(req["nin"], req["nouts"], activation=req["activation"])
+    else:
+        model = nn.MLP(req["nin"], req["nouts"])
     params = list(model.parameters())
     if "params" in req:
         if len(params) != len(req["params"]):
@@ -389,6 +392,36 @@ def do_fit(req):
     }
 
 
+def do_batches(req):
+    train = import_student("micrograd.train")
+    out = train.batches(req["n"], req["batch_size"], random.Random(req["seed"]))
+    if not isinstance(out, (list, tuple)):
+        raise TypeError(f"batches returned a {type(out).__name__}, not a list of lists")
+    return {"batches": [[int.__int__(i) if isinstance(i, int) else -1 for i in b] for b in out]}
+
+
+def do_minibatch(req):
+    nn = import_student("micrograd.nn")
+    optim = import_student("micrograd.optim")
+    train = import_student("micrograd.train")
+    losses = import_student("micrograd.losses")
+    model, params = make_mlp(nn, req)
+    if len(params) != len(req["params"]):
+        return {"count": len(params)}
+    opt = optim.SGD(params, lr=learning_rate(req["lr"]))
+    loss_fn = getattr(losses, req["loss"])
+    history = train.minibatch_sgd(
+        model, req["X"], req["y"], loss_fn, opt, req["batch_size"], req["epochs"], req["seed"]
+    )
+    if not isinstance(history, (list, tuple)):
+        raise TypeError(f"minibatch_sgd returned a {type(history).__name__}, not a list")
+    return {
+        "count": len(params),
+        "params": plain([p.data for p in params]),
+        "losses": plain(history),
+    }
+
+
 def do_ops(req):
     """Which of the exercise-2 functions the student's Value has."""
     Value = value_class()
@@ -406,6 +439,8 @@ HANDLERS = {
     "sgd": do_sgd,
     "train_step": do_train_step,
     "fit": do_fit,
+    "batches": do_batches,
+    "minibatch": do_minibatch,
 }
 
 
