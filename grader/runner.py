@@ -143,8 +143,12 @@ def run_check(check: Check, ctx: Context) -> R.CheckResult:
     except Exception as exc:
         # A bug in the grader, or a reply it did not foresee: the student sees this check
         # failed and why, never a traceback; the grader's own traceback goes to its log.
-        log.error("check %r raised:\n%s", check.name, traceback.format_exc())
         tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        log.error(
+            "grader bug in check %r: %s at %s:%s", check.name, tb, frame.filename, frame.lineno
+        )
+        log.debug("the grader's traceback:\n%s", traceback.format_exc())
         return result(
             R.WRONG,
             "the grader could not judge what your code gave on this check "

@@ -111,3 +111,30 @@ def test_a_grad_that_became_a_value_says_where_and_to_use_data(tmp_path):
     _, result = grade_json(ws, "exercise-2")
     out = _failed(result, 2)["tanh backward"]
     assert "`tanh` backward rule" in out and "engine.py:" in out and ".data" in out, out
+
+
+def test_a_check_that_breaks_is_that_checks_failure_not_a_grader_error():
+    from grader import results as R
+    from grader.checking import Check, Context
+    from grader.runner import run_check
+
+    def broken(ctx):
+        return {}["a key the grader did not foresee"]
+
+    res = run_check(Check(1, "broken", 2, broken), Context(sandbox=None))
+    assert res.outcome == R.WRONG and res.score == 0
+    assert "could not judge" in res.message and "Traceback" not in res.message
+    assert not res.details.get("grader_error")
+
+
+def test_an_engine_whose_rule_is_random_gets_failures_never_exit_2(tmp_path):
+    """A rule that answers differently each call: hypothesis sees a flaky failure, which is
+    the check's failure with an explanation, never a grader error."""
+    old = "self.grad += 1.0 * out.grad\n"
+    new = "self.grad += (1.0 if __import__('random').random() < 0.8 else 2.0) * out.grad\n"
+    ws = lecture(tmp_path, (old, new))
+    code, result = grade_json(ws, "exercise-1")
+    assert code == 1
+    assert result["extra_data"]["error"] == ""
+    for out in _failed(result, 1).values():
+        assert "could not judge" not in out and "internal" not in out, out
