@@ -330,6 +330,14 @@ MUTATIONS: list[tuple[str, Bug]] = [
             },
         ),
     ),
+    (
+        "layer-returns-a-list-of-one",
+        Bug(
+            4,
+            "a layer gives a list of its outputs, or one Value when it has one output",
+            {"nn.py": [("return out[0] if len(out) == 1 else out", "return out")]},
+        ),
+    ),
     # exercise-5: losses, SGD, the training step (names matched by prefix)
     (
         "sgd-step-sign-flipped",

@@ -119,9 +119,33 @@ def _gradients(ctx, nin, nouts, ran=None):
             )
 
 
-@check(4, 2, "MLP(2, [3, 2]): a layer of several outputs returns a list")
+def _shape(reply, nin, nouts):
+    # the page's contract: a layer of one neuron returns a Value, of several a list
+    listed = reply.get("returns_list")
+    if listed is not (nouts[-1] > 1):
+        raise Fail(
+            f"MLP({nin}, {nouts})(x) returned "
+            + (
+                f"{'a list' if listed else 'a single Value'}; its last layer has {nouts[-1]} "
+                f"neuron(s), so it should return "
+                f"{'a list of Values' if nouts[-1] > 1 else 'a Value, not a list of one'}"
+                if isinstance(listed, bool)
+                else "nothing the grader could read"
+            )
+        )
+
+
+@check(
+    4,
+    2,
+    "a layer gives a list of its outputs, or one Value when it has one output",
+    hint="Layer.__call__: out[0] if len(out) == 1 else out",
+)
 def several_outputs(ctx):
-    _gradients(ctx, 2, [3, 2])
+    for nouts in ([3, 2], [3, 1]):
+        ran = run_mlp(ctx, 2, nouts)
+        _shape(ran[0], 2, nouts)
+        _gradients(ctx, 2, nouts, ran)
 
 
 @check(

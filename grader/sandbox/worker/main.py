@@ -299,6 +299,7 @@ def do_mlp(req):
     for x, upstream in zip(req["inputs"], req["upstreams"]):
         out = model(list(x))
         outs_here = out if isinstance(out, (list, tuple)) else [out]
+        reply["returns_list"] = isinstance(out, (list, tuple))
         outs.append(plain([o.data for o in outs_here]))
         # one scalar to backpropagate: sum_k upstream_k * out_k, through the student's ops
         loss = outs_here[0] * upstream[0]
