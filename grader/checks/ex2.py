@@ -8,6 +8,7 @@ kinks and outside nothing of its domain, and on an expression that uses its inpu
 from grader.checking import Expression, check, judge_expression, single
 from grader.checks.ex1 import OPS as EX1_OPS
 from grader.checks.properties import random_expressions
+from grader.sandbox import StudentError
 
 EX2_UNARY = {"exp", "tanh", "relu", "sigmoid"}
 
@@ -81,6 +82,14 @@ def sigmoid_backward(ctx):
     hint="built from the operations your Value has; the smallest failing one is shown.",
 )
 def random_ex2(ctx):
-    have = ctx.sandbox.request("ops").get("ops")
-    have = [op for op in have if isinstance(op, str)] if isinstance(have, list) else []
-    random_expressions(ctx, EX1_OPS | {"pow"} | {op for op in have if op in EX2_UNARY})
+    random_expressions(ctx, EX1_OPS | {"pow"} | {op for op in sorted(EX2_UNARY) if has(ctx, op)})
+
+
+def has(ctx, op: str) -> bool:
+    """Whether the student's Value has `op`: tried on a number, like any check's request, so
+    that saying "missing" costs that op's own check too (no reply can narrow this check)."""
+    try:
+        ctx.sandbox.request("graph", forward_only=True, **single(op, ctx.uniform(0.2, 2)).payload())
+    except StudentError as exc:
+        return not (exc.kind == "AttributeError" and f"'{op}'" in exc.message)
+    return True

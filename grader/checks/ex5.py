@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from grader.checking import Fail, check, close, fmt, numbers
+from grader.checks.ex4 import expected_layout
 from grader.models import TorchMLP, param_count
 
 MOONS_TRAIN, MOONS_TEST, MOONS_NOISE = 40, 200, 0.1
@@ -184,7 +185,8 @@ def train_step(ctx):
         i = bad[0]
         raise Fail(
             f"after {steps} calls of train_step (k = {k0}..{k0 + steps - 1}, lr a schedule), "
-            f"parameters()[{i}] is {fmt(got[i])}, expected {fmt(want[i])} ({len(bad)} of "
+            f"parameters()[{i}] ({expected_layout(2, nouts)[i]}) is {fmt(got[i])}, expected "
+            f"{fmt(want[i])} ({len(bad)} of "
             f"{len(want)} differ)." + _diagnose(got, nouts, params, X, y, lr, alpha, steps, k0),
             rule="train_step",
         )
