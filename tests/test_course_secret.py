@@ -124,3 +124,51 @@ def test_replies_recorded_under_the_public_secret_score_zero_under_another(
     assert code == 1
     passed = {name: t["output"] for name, t in by_name(result).items() if t["score"] > 0}
     assert result["score"] == 0, passed
+
+
+def test_the_bundle_carries_the_secret_and_grades_with_it(tmp_path, secret_file):
+    import zipfile
+
+    from tests.grader_helpers import invoke
+
+    secret = secret_file("a course of our own")
+    out = tmp_path / "bundle.zip"
+    result = invoke(["bundle", "gradescope", str(out), "--course-secret-file", str(secret)])
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(out) as zf:
+        info = zf.getinfo("kit/course-secret")
+        assert zf.read(info) == secret.read_bytes()
+        assert (info.external_attr >> 16) & 0o777 == 0o600
+        script = zf.read("run_autograder").decode()
+    assert 'export MICROGRAD_COURSE_SECRET_FILE="$KIT/course-secret"' in script
+
+
+def test_an_empty_secret_file_is_refused(tmp_path, secret_file):
+    empty = tmp_path / "empty"
+    empty.write_text("\n")
+    from tests.grader_helpers import invoke
+
+    result = invoke(["exercise-1", "--course-secret-file", str(empty)])
+    assert result.exit_code == 2
+    assert "empty" in result.output
+
+
+def test_batch_grades_with_the_secret(tmp_path, secret_file):
+    """`grade batch --course-secret-file`: the grading processes draw from that secret."""
+    import subprocess
+    import sys
+
+    submissions = tmp_path / "class"
+    ws = make_workspace(tmp_path / "s", TANH_BUG)
+    submissions.mkdir()
+    ws.rename(submissions / "student1")
+    feedback = []
+    for name in ("course A", "course B", "course A"):
+        out = tmp_path / f"grades-{len(feedback)}"
+        cmd = [sys.executable, "-m", "grader.cli", "batch", str(submissions), "--out", str(out)]
+        cmd += ["-e", "2", "--jobs", "1", "--course-secret-file", str(secret_file(name))]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=ROOT)
+        assert proc.returncode == 0, proc.stderr
+        feedback.append((out / "students" / "student1" / "feedback.md").read_text())
+    tanh = [next(line for line in f.splitlines() if "tanh(x0)" in line) for f in feedback]
+    assert tanh[0] == tanh[2] != tanh[1]

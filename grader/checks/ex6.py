@@ -83,7 +83,8 @@ def batches(ctx):
             )
 
 
-def _judge_training(ctx, label, nin, nouts, activation, X, y, loss, lr, batch_size, epochs):
+def _judge_training(ctx, what, nin, nouts, activation, X, y, loss, lr, batch_size, epochs):
+    label = f"minibatch_sgd, {what}"
     params = [ctx.uniform(-1, 1) for _ in range(param_count(nin, nouts))]
     seed = ctx.rng.randrange(2**31)
     reply = ctx.sandbox.request(
