@@ -4,6 +4,8 @@ The grader sets every parameter to a known value through parameters(), so the or
 list is part of what is checked: layer by layer, neuron by neuron, weights then bias.
 """
 
+from typing import NamedTuple
+
 import torch
 
 from grader.checking import Fail, check, close, fmt, numbers
@@ -43,7 +45,36 @@ def run_mlp(ctx, nin, nouts):
         (y * torch.tensor(up, dtype=torch.float64)).sum().backward()
         outs.append(y.tolist())
         grads.append(model.flat_grads())
-    return reply, inputs, outs, grads
+    return Run(reply, inputs, outs, grads, params)
+
+
+class Run(NamedTuple):
+    reply: dict
+    inputs: list
+    outs: list  # torch's
+    grads: list  # torch's
+    params: list
+
+
+# Common mistakes, replayed in torch to say which one the outputs match
+SHAPES = {
+    "every layer non-linear, the last one too": lambda i, last: True,
+    "no layer non-linear": lambda i, last: False,
+}
+
+
+def _mistake(nin, nouts, params, inputs, got) -> str:
+    for why, nonlinear in SHAPES.items():
+        model = TorchMLP(nin, nouts, params)
+        with torch.no_grad():
+            h = torch.tensor(inputs, dtype=torch.float64)
+            for i, (w, b) in enumerate(model.layers):
+                h = h @ w.T + b
+                if nonlinear(i, i == len(model.layers) - 1):
+                    h = torch.relu(h)
+        if all(close(a, b) for row, want in zip(got, h.tolist()) for a, b in zip(row, want)):
+            return f" Your outputs are those of an MLP with {why}."
+    return ""
 
 
 def expected_layout(nin, nouts):
@@ -60,7 +91,7 @@ def expected_layout(nin, nouts):
 def parameters_count(ctx):
     for nin, nouts in [(3, [4, 4, 1]), (2, [3, 2])]:
         ran = run_mlp(ctx, nin, nouts)
-        got, want = ran[0].get("layout"), expected_layout(nin, nouts)
+        got, want = ran.reply.get("layout"), expected_layout(nin, nouts)
         # `layout` names each parameter by micrograd's attributes (layers, neurons, w, b), when
         # the model has them; the order is judged by the outputs in any case (each parameter
         # set through parameters() must land where torch's model has it)
@@ -81,17 +112,20 @@ def forward(ctx):
 
 
 def _forward(ctx, nin, nouts, ran=None):
-    reply, inputs, outs, _ = ran or run_mlp(ctx, nin, nouts)
+    ran = ran or run_mlp(ctx, nin, nouts)
+    reply, inputs, outs = ran.reply, ran.inputs, ran.outs
     got = reply.get("outputs")
     if not isinstance(got, list) or len(got) != len(outs):
         raise Fail("the MLP gave no outputs")
     for x, g, w in zip(inputs, got, outs):
         g = numbers({"v": g}, "v", len(w), f"outputs for x = {x}")
         if not all(close(a, b) for a, b in zip(g, w)):
+            rows = [numbers({"v": r}, "v", len(w), "outputs") for r in got]
             raise Fail(
                 f"MLP({nin}, {nouts}) at x = {x}: expected {[fmt(v) for v in w]}, got "
                 f"{[fmt(v) for v in g]}. Check: each neuron is relu(w . x + b) except in the last "
-                f"layer, which is linear; {ORDER_HINT}"
+                f"layer, which is linear; {ORDER_HINT}."
+                + _mistake(nin, nouts, ran.params, inputs, rows)
             )
     return reply
 
@@ -103,7 +137,7 @@ def gradients(ctx):
 
 def _gradients(ctx, nin, nouts, ran=None):
     ran = ran or run_mlp(ctx, nin, nouts)
-    reply, inputs, _, grads = ran
+    reply, inputs, grads = ran.reply, ran.inputs, ran.grads
     _forward(ctx, nin, nouts, ran)  # gradients are only meaningful once outputs agree
     got = reply.get("grads")
     if not isinstance(got, list) or len(got) != len(grads):
@@ -144,7 +178,7 @@ def _shape(reply, nin, nouts):
 def several_outputs(ctx):
     for nouts in ([3, 2], [3, 1]):
         ran = run_mlp(ctx, 2, nouts)
-        _shape(ran[0], 2, nouts)
+        _shape(ran.reply, 2, nouts)
         _gradients(ctx, 2, nouts, ran)
 
 
@@ -158,7 +192,7 @@ def zero_grad(ctx):
     # the grads zero_grad() must clear are first checked to be the real ones (a reply of
     # zeros alone proves nothing)
     ran = run_mlp(ctx, 2, [3, 1])
-    reply, inputs, _, grads = ran
+    reply = ran.reply
     _gradients(ctx, 2, [3, 1], ran)
     if "zero_grad_error" in reply:  # the worker caught it, so the other checks keep their answers
         raise StudentError(*reply["zero_grad_error"])
