@@ -43,6 +43,11 @@ def judge_backward(ctx, expr):
         raise
 
 
+def order_problem(ctx, expr) -> str:
+    why = visit_order(ctx, expr)
+    return f"backward(): {why}" if why else ""
+
+
 def visit_order(ctx, expr) -> str:
     """What is wrong with the order in which backward() ran the rules of expr's nodes."""
     reply = ctx.sandbox.request(
@@ -149,7 +154,7 @@ def twice(ctx):
     hint="the smallest expression found that gets a wrong gradient is shown.",
 )
 def random_ex3(ctx):
-    random_expressions(ctx, EX1_OPS, mode="backward", examples=15)
+    random_expressions(ctx, EX1_OPS, mode="backward", examples=15, explain=order_problem)
 
 
 # Last of the exercise: the worker frees the chain's 200,000 Values after its reply, and no

@@ -8,12 +8,12 @@ import io
 import math
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from grader import course
 from grader.checking import Context, Fail, judge_expression
-from grader.expressions import torch_values
+from grader.expressions import Expression, torch_values
 from grader.sandbox import StudentError, WorkerFailed
 
 
@@ -40,8 +40,14 @@ def only_new_objects_collected() -> Iterator[None]:
 
 @only_new_objects_collected()
 def random_expressions(
-    ctx: Context, ops: set[str], mode: str = "rules", examples: int = 25
+    ctx: Context,
+    ops: set[str],
+    mode: str = "rules",
+    examples: int = 25,
+    explain: Callable[[Context, Expression], str] | None = None,
 ) -> None:
+    """Judge random expressions of `ops`; on a failure, `explain(ctx, expr)` of the smallest
+    failing expression, if given and not empty, leads the message."""
     from hypothesis import HealthCheck, Phase, assume, given, seed, settings
     from hypothesis.configuration import set_hypothesis_home_dir
     from hypothesis.errors import Flaky
@@ -52,6 +58,7 @@ def random_expressions(
     set_hypothesis_home_dir(Path(tempfile.gettempdir()) / f"micrograd-grader-{os.getuid()}")
 
     stop: list[BaseException] = []  # after a worker failure, fail fast instead of retrying
+    tried: list[Expression] = []  # the last expression tried: after a failure, the smallest
 
     @settings(
         max_examples=examples,
@@ -72,6 +79,7 @@ def random_expressions(
         data, _ = torch_values(expr, 1.0)
         assume(all(math.isfinite(d) and abs(d) < 1e6 for d in data))
         assume(all(abs(data[n[1]]) > 1e-3 for n in expr.nodes if n[0] == "relu"))
+        tried[:] = [expr]
         try:
             # through backward() the seed is 1; an upstream != 1 would add a hidden `*` node
             # at the top, and a wrong `*` rule would then look like a wrong seed
@@ -84,6 +92,11 @@ def random_expressions(
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         try:
             prop()
+        except Fail as exc:
+            why = explain(ctx, tried[0]) if explain and tried else ""
+            if why:
+                exc.message = f"{why}.\n    What came of it: {exc.message}"
+            raise
         except Flaky as exc:
             # the same expression passed once and failed once: the student's code answers
             # differently run to run (e.g. an order that depends on a set's iteration)
