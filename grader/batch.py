@@ -98,8 +98,11 @@ def content_hash(path: Path) -> str:
 
 
 def grading_fingerprint(exercises: list[int], extra_checks: Path | None) -> str:
-    """sha256 of what decides a grade besides the submission: code, exercises, extra checks."""
-    h = hashlib.sha256(json.dumps(exercises).encode())
+    """sha256 of what decides a grade besides the submission: code, exercises, extra checks,
+    the course's secret."""
+    from grader import course
+
+    h = hashlib.sha256(json.dumps([exercises, course.fingerprint()]).encode())
     sources = [KIT / "grader", KIT / "reference" / "micrograd", KIT / "exercises" / "micrograd"]
     if extra_checks:
         sources.append(Path(extra_checks))

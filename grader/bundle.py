@@ -90,12 +90,14 @@ def build_gradescope(
     kit: Path | None = None,
     extra_checks: Path | None = None,
     visibility: str = "after_published",
+    course_secret: Path | None = None,
 ) -> int:
     """Write the bundle of `kit` (this kit's source tree) to `out`; return its file count.
 
     An instructor's extra checks (the *.py of `extra_checks`) go in as kit/extra-checks/, and
     run_autograder grades them with the rest; Gradescope shows students their results as
-    `visibility` says ("after_published": once the instructor publishes the grades).
+    `visibility` says ("after_published": once the instructor publishes the grades). The
+    course's secret file goes in as kit/course-secret, which run_autograder grades with.
     """
     kit = kit or KIT
     files = kit_files(kit)
@@ -116,6 +118,8 @@ def build_gradescope(
                 _add(zf, f"kit/{rel.as_posix()}", (kit / rel).read_bytes(), mode)
             for path in sorted(Path(extra_checks).glob("*.py")) if extra_checks else []:
                 _add(zf, f"kit/extra-checks/{path.name}", path.read_bytes(), 0o644)
+            if course_secret:
+                _add(zf, "kit/course-secret", Path(course_secret).read_bytes(), 0o600)
         partial.replace(out)
     finally:
         partial.unlink(missing_ok=True)
@@ -142,14 +146,27 @@ def bundle() -> None:
     show_default=True,
     help="When Gradescope shows students the results of --extra-checks.",
 )
-def gradescope(out: Path, extra_checks: Path | None, visibility: str) -> None:
+@click.option(
+    "--course-secret-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A file whose first line is the course's secret; the bundle carries it and grades "
+    "with it.",
+)
+def gradescope(
+    out: Path, extra_checks: Path | None, visibility: str, course_secret_file: Path | None
+) -> None:
     """Write a Gradescope autograder bundle to OUT (a .zip).
 
     Upload OUT as the assignment's autograder (Ubuntu base image); students submit a workspace
     folder (zipped), a notebook, or their micrograd/*.py files.
     """
     try:
-        count = build_gradescope(out, extra_checks=extra_checks, visibility=visibility)
+        count = build_gradescope(
+            out,
+            extra_checks=extra_checks,
+            visibility=visibility,
+            course_secret=course_secret_file,
+        )
     except ExtraChecksError as exc:
         raise click.UsageError(str(exc)) from None
     size = out.stat().st_size / 1024

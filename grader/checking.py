@@ -21,6 +21,8 @@ Tolerances, in the style of CS231n's gradient check, on the relative error
 
 from __future__ import annotations
 
+import math
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +40,30 @@ class Context:
     sandbox: Sandbox
     out_dir: Path | None = None  # where pictures go; None: no pictures
     pictures: list[Path] = field(default_factory=list)
+    # The check being run ("exercise-2/tanh backward") and its numbers: drawn from the course's
+    # secret (grader/course.py), which the worker never sees, so no answer can be recorded in
+    # advance. The runner sets both afresh before each check.
+    purpose: str = "unnamed"
+    rng: random.Random = field(default_factory=lambda: random.Random(0))
+
+    def start(self, purpose: str) -> None:
+        from grader import course
+
+        self.purpose, self.rng = purpose, course.rng_for(purpose)
+
+    def uniform(self, lo: float, hi: float, away_from: float | None = None) -> float:
+        """A number in [lo, hi], 3 decimals; at least 0.1 from `away_from` (a kink) if given."""
+        while True:
+            x = round(self.rng.uniform(lo, hi), 3)
+            if away_from is None or abs(x - away_from) >= 0.1:
+                return x
+
+    def upstream(self) -> float:
+        """An upstream gradient: either sign, 0.5 to 2.5 in size, never exactly 1."""
+        while True:
+            g = round(self.rng.choice((-1, 1)) * self.rng.uniform(0.5, 2.5), 3)
+            if abs(g) != 1:
+                return g
 
 
 @dataclass(frozen=True)
@@ -159,6 +185,8 @@ def judge_expression(ctx: Context, expr: Expression, upstream: float, mode: str 
         )
         if sum(1 for k in operands(node) if k == j) > 1:
             message += " (this node is used twice here: each use must add its share, `+=`)"
+        else:
+            message += symptom(node, j, want_data, upstream_here, grads[j])
     elif j == n - 1:
         rule = "seed"
         message = f"the output's own grad should be {fmt(upstream)} (the seed), got {fmt(grads[j])}"
@@ -177,6 +205,47 @@ def judge_expression(ctx: Context, expr: Expression, upstream: float, mode: str 
         f"   yours: {', '.join(fmt(g) for g in details['student_grads'])}"
     )
     raise Fail(message, rule=rule, details=details)
+
+
+def symptom(node: tuple, j: int, values: list[float], g: float, got: float) -> str:
+    """What a common mistake in node's rule would give for input j's grad; if `got` is that,
+    say which mistake. `values` are the nodes' values (PyTorch's), g the node's upstream."""
+    try:
+        candidates = _mistakes(node, j, values, g)
+    except (ArithmeticError, ValueError):  # a value where a formula is undefined: no guess
+        return ""
+    for why, value in candidates.items():
+        if close(got, value):
+            return f"; that is what {why} gives"
+    return ""
+
+
+def _mistakes(node: tuple, j: int, values: list[float], g: float) -> dict[str, float]:
+    op, x = node[0], values[node[1]]
+    if op == "mul" and len(node) == 3:
+        own, other = (x, values[node[2]]) if j == node[1] else (values[node[2]], x)
+        return {
+            "using the input's own value instead of the other input's": own * g,
+            "leaving out out.grad": other,
+        }
+    if op == "add":
+        return {"adding 1 instead of out.grad": 1.0}
+    if op == "pow":
+        n = node[2]
+        return {
+            "using n * x**n (the exponent should be n - 1)": n * x**n * g,
+            "leaving out out.grad": n * x ** (n - 1),
+        }
+    if op == "exp":
+        return {"using the input's value where the output's, out.data, belongs": x * g}
+    if op == "tanh":
+        return {"using 1 - x**2 with x the input, not the output (out.data)": (1 - x * x) * g}
+    if op == "sigmoid":
+        s = 1 / (1 + math.exp(-x))
+        return {"using s(x) alone, where the derivative is s(x) * (1 - s(x))": s * g}
+    if op == "log":
+        return {"multiplying by x, where the derivative of ln x is 1 / x": x * g}
+    return {}
 
 
 def single(op: str, *args: float | int, const: float | None = None) -> Expression:

@@ -108,6 +108,31 @@ def results_with_receipt(
     return data
 
 
+def _use_course_secret(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+    """Grade with the secret in this file: this process and the grading processes it starts
+    read it through the environment (grader/course.py)."""
+    from grader import course
+
+    if value is None:
+        return
+    try:
+        text = value.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.BadParameter(f"cannot read {value}: {exc}") from None
+    if not text:
+        raise click.BadParameter(f"{value} is empty: its first line is the secret")
+    os.environ[course.ENV_SECRET_FILE] = str(value.resolve())
+
+
+course_secret_option = click.option(
+    "--course-secret-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    callback=_use_course_secret,
+    expose_value=False,
+    help="A file whose first line is the course's secret: the checks draw their inputs from "
+    "it [default: the public practice secret].",
+)
+
 extra_checks_option = click.option(
     "--extra-checks",
     type=click.Path(file_okay=False, path_type=Path),
@@ -127,6 +152,7 @@ visibility_option = click.option(
 
 def grading_options(fn):
     fn = visibility_option(fn)
+    fn = course_secret_option(fn)
     fn = extra_checks_option(fn)
     fn = click.option(
         "--history",
@@ -269,6 +295,7 @@ main.add_command(bundle)
     help="Submissions graded at once.",
 )
 @extra_checks_option
+@course_secret_option
 @click.option(
     "--timeout",
     type=click.FloatRange(min=1),

@@ -12,7 +12,8 @@ def param_count(nin: int, nouts: list[int]) -> int:
 
 
 class TorchMLP:
-    def __init__(self, nin: int, nouts: list[int], params: list[float]):
+    def __init__(self, nin: int, nouts: list[int], params: list[float], activation: str = "relu"):
+        self.activation = torch.tanh if activation == "tanh" else torch.relu
         sizes = [nin, *nouts]
         flat = torch.tensor(params, dtype=torch.float64)
         self.layers: list[tuple[torch.Tensor, torch.Tensor]] = []
@@ -25,12 +26,13 @@ class TorchMLP:
             self.layers.append((w, bias))
 
     def __call__(self, X: torch.Tensor) -> torch.Tensor:
-        """Scores for each row of X (n, nin) -> (n, nout): ReLU hidden layers, linear output."""
+        """Scores for each row of X (n, nin) -> (n, nout): ReLU (or tanh) hidden layers, linear
+        output."""
         h = X
         for i, (w, b) in enumerate(self.layers):
             h = h @ w.T + b
             if i < len(self.layers) - 1:
-                h = torch.relu(h)
+                h = self.activation(h)
         return h
 
     def tensors(self) -> list[torch.Tensor]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import logging
 import re
 import time
 import traceback
@@ -15,6 +16,8 @@ from grader.checking import REGISTRY, Check, Context, Fail
 from grader.hints import History, choose
 from grader.sandbox import Limits, Sandbox, StudentError, WorkerFailed
 
+log = logging.getLogger("grader")
+
 EXERCISES = {
     0: "Slopes and gradient checks",
     1: "The chain rule for + and *",
@@ -22,6 +25,7 @@ EXERCISES = {
     3: "backward(): the whole graph",
     4: "Neurons, layers and the MLP",
     5: "Training on two moons",
+    6: "Mean squared error and minibatches",
 }
 
 
@@ -129,6 +133,7 @@ def run_check(check: Check, ctx: Context) -> R.CheckResult:
             details or {},
         )
 
+    ctx.start(f"exercise-{check.exercise}/{check.name}")
     try:
         note = check.run(ctx)
     except Fail as exc:
@@ -137,12 +142,20 @@ def run_check(check: Check, ctx: Context) -> R.CheckResult:
         return result(*explain_student_error(exc))
     except WorkerFailed as exc:
         return result(R.WORKER, f"your code could not be run to the end: {exc}")
-    except Exception as exc:  # a bug in the grader: recorded, never a crash
+    except Exception as exc:
+        # A bug in the grader, or a reply it did not foresee: the student sees this check
+        # failed and why, never a traceback; the grader's own traceback goes to its log.
         tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        log.error(
+            "grader bug in check %r: %s at %s:%s", check.name, tb, frame.filename, frame.lineno
+        )
+        log.debug("the grader's traceback:\n%s", traceback.format_exc())
         return result(
-            R.ERROR,
-            f"internal grader error ({tb}); this check could not run",
-            details={"grader_error": True},
+            R.WRONG,
+            "the grader could not judge what your code gave on this check "
+            f"({tb[:300]}); it counts as failed. If your code looks right, tell your instructor.",
+            details={"internal": tb[:300]},
         )
     return result(R.PASSED, note if isinstance(note, str) else "")
 

@@ -301,7 +301,10 @@ def test_extra_checks_travel_in_the_bundle(autograder: Path, tmp_path: Path) -> 
     with zipfile.ZipFile(out) as zf:
         assert "kit/extra-checks/sums_of_three.py" in zf.namelist()
         script = zf.read("run_autograder").decode()
-    assert f"MAX_SCORE={MAX_SCORE + 2:g}" in script  # the kit's own, and 2 extra
+    from grader.runner import EXERCISES, checks_for
+
+    top = sum(c.points for c in checks_for(list(EXERCISES))) + 2  # the kit's own, 2 extra
+    assert f"MAX_SCORE={top:g}" in script
     kit = autograder / "source" / "kit"
     shutil.copytree(extra, kit / "extra-checks")  # the installed kit is the same code
     (autograder / "run_autograder").write_text(script)
@@ -316,7 +319,7 @@ def test_extra_checks_travel_in_the_bundle(autograder: Path, tmp_path: Path) -> 
         )
         results = json.loads((autograder / "results" / "results.json").read_text())
         jsonschema.validate(results, RESULTS_SCHEMA)
-        assert results["score"] == results["max_score"] == MAX_SCORE + 2, proc.stdout
+        assert results["score"] == results["max_score"] == top, proc.stdout
         assert any(t["name"].startswith("exercise-1: extra:") for t in results["tests"])
     finally:
         shutil.rmtree(kit / "extra-checks")

@@ -84,6 +84,9 @@ def _triggers(m):
         "l2_penalty": lambda: m.losses.l2_penalty([V(1.0)], 0.1),
         "SGD.step": lambda: m.optim.SGD([V(1.0)], lr=0.1).step(),
         "train_step": lambda: m.train.train_step(None, [], [], None, 0),
+        "mse_loss": lambda: m.losses.mse_loss([V(1.0)], [1.0]),
+        "batches": lambda: m.train.batches(3, 2, None),
+        "minibatch_sgd": lambda: m.train.minibatch_sgd(None, [], [], None, None, 1, 1),
     }
 
 

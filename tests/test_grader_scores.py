@@ -21,7 +21,7 @@ from tests.grader_helpers import (
 
 pytestmark = pytest.mark.grader
 
-ALL = [f"exercise-{n}" for n in range(0, 6)]
+ALL = [f"exercise-{n}" for n in range(0, 7)]
 EX2_MISSING = {"exp backward", "log backward", "tanh backward", "sigmoid backward"}
 DEEP_CHAIN = "exercise-3: a chain of 100,000 nodes"
 

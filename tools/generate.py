@@ -77,6 +77,10 @@ EXERCISES_INFO = {
         "Training on two moons",
         ["gradcheck.py", "engine.py", "nn.py", "losses.py", "optim.py", "train.py"],
     ),
+    6: (
+        "Mean squared error and minibatches",
+        ["gradcheck.py", "engine.py", "nn.py", "losses.py", "optim.py", "train.py"],
+    ),
 }
 
 BEGIN = re.compile(r"^(?P<indent>\s*)# BEGIN exercise-(?P<n>\d+): (?P<title>.+?)\s*$")

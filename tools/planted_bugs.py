@@ -48,6 +48,10 @@ RECURSIVE_TOPO = """\
 """
 
 
+WALK = "        for v in reversed(topo):\n            v._backward()\n"
+SEED_AND_WALK = "        self.grad = 1\n" + WALK
+
+
 def engine(*edits: tuple[str, str]) -> dict[str, list[tuple[str, str]]]:
     """Edits of engine.py, the file most bugs are in."""
     return {"engine.py": list(edits)}
@@ -64,7 +68,6 @@ def apply_edits(name: str, text: str, replacements: list[tuple[str, str]]) -> st
     return text
 
 
-# (id, bug): the ids are the tests' ids in tests/test_planted_bugs.py
 def gradcheck(*edits: tuple[str, str]) -> dict[str, list[tuple[str, str]]]:
     """Edits of gradcheck.py (exercise-0)."""
     return {"gradcheck.py": list(edits)}
@@ -72,7 +75,9 @@ def gradcheck(*edits: tuple[str, str]) -> dict[str, list[tuple[str, str]]]:
 
 CENTRAL = "return (f(x + h) - f(x - h)) / (2 * h)"
 
-BUGS: list[tuple[str, Bug]] = [
+# The mutation table, (id, bug): the ids are the tests' ids in tests/test_planted_bugs.py, which
+# fails on any bug that scores full marks on its exercise.
+MUTATIONS: list[tuple[str, Bug]] = [
     # exercise-0: slopes and gradient checks
     (
         "central-difference-is-a-forward-difference",
@@ -160,6 +165,28 @@ BUGS: list[tuple[str, Bug]] = [
             1, "+ backward", engine((ADD_RULE, "self.grad += 1\n            other.grad += 1")), "+"
         ),
     ),
+    (
+        "mul-forgets-upstream",
+        Bug(
+            1,
+            "* backward",
+            engine((MUL_RULE, "self.grad += other.data\n            other.grad += self.data")),
+            "*",
+        ),
+    ),
+    (
+        "mul-assigns-instead-of-accumulating",
+        Bug(
+            1,
+            "a node used twice accumulates (+=)",
+            engine((MUL_RULE, MUL_RULE.replace("+=", "="))),
+            "*",
+        ),
+    ),
+    (
+        "add-forgets-second-input",
+        Bug(1, "+ backward", engine((ADD_RULE, "self.grad += out.grad")), "+"),
+    ),
     # exercise-2: powers and functions of one input
     (
         "pow-exponent-missing-minus-one",
@@ -200,7 +227,51 @@ BUGS: list[tuple[str, Bug]] = [
             "sigmoid",
         ),
     ),
+    # `=` for `+=` in a rule of one input: right on x alone, wrong on op(x) + x
+    *[
+        (
+            f"{name}-assigns-instead-of-accumulating",
+            Bug(2, f"{op} backward", engine((rule, rule.replace("+=", "=", 1))), op),
+        )
+        for name, op, rule in [
+            ("pow", "**", "self.grad += other * self.data ** (other - 1) * out.grad"),
+            ("exp", "exp", "self.grad += out.data * out.grad"),
+            ("log", "log", "self.grad += out.grad / self.data"),
+            ("tanh", "tanh", "self.grad += (1 - out.data**2) * out.grad"),
+            ("relu", "relu", "self.grad += (out.data > 0) * out.grad"),
+            ("sigmoid", "sigmoid", "self.grad += out.data * (1 - out.data) * out.grad"),
+        ]
+    ],
+    (
+        "pow-forgets-upstream",
+        Bug(
+            2,
+            "** backward",
+            engine(
+                ("other * self.data ** (other - 1) * out.grad", "other * self.data ** (other - 1)")
+            ),
+            "**",
+        ),
+    ),
+    (
+        "tanh-derivative-plus",
+        Bug(2, "tanh backward", engine(("(1 - out.data**2)", "(1 + out.data**2)")), "tanh"),
+    ),
+    (
+        "relu-gradient-on-the-wrong-side",
+        Bug(2, "relu backward", engine(("(out.data > 0)", "(self.data < 0)")), "relu"),
+    ),
     # exercise-3: backward()
+    (
+        "backward-seeds-after-the-walk",
+        Bug(
+            3,
+            "backward() seeds the output's grad with 1",
+            engine(
+                (SEED_AND_WALK, WALK + "        self.grad = 1\n"),
+            ),
+        ),
+    ),
     (
         "backward-without-seed",
         Bug(
@@ -291,7 +362,46 @@ BUGS: list[tuple[str, Bug]] = [
         "zero-grad-no-op",
         Bug(4, "zero_grad() sets every parameter's grad to 0", {"nn.py": [("p.grad = 0", "pass")]}),
     ),
-    # exercise-5: losses, SGD, the training step (names matched by prefix: checks still landing)
+    (
+        "neuron-parameters-bias-first",
+        Bug(
+            4,
+            "parameters(): count and order",
+            {"nn.py": [("return self.w + [self.b]", "return [self.b] + self.w")]},
+        ),
+    ),
+    (
+        "neuron-without-nonlinearity",
+        Bug(
+            4,
+            "MLP(3, [4, 4, 1]) outputs match torch",
+            {"nn.py": [('act.tanh() if self.activation == "tanh" else act.relu()', "act")]},
+        ),
+    ),
+    (
+        "mlp-skips-the-last-layer",
+        Bug(
+            4,
+            "MLP(3, [4, 4, 1]) outputs match torch",
+            {
+                "nn.py": [
+                    (
+                        "for layer in self.layers:\n            x = layer(x)",
+                        "for layer in self.layers[:-1]:\n            x = layer(x)",
+                    )
+                ]
+            },
+        ),
+    ),
+    (
+        "layer-returns-a-list-of-one",
+        Bug(
+            4,
+            "a layer gives a list of its outputs, or one Value when it has one output",
+            {"nn.py": [("return out[0] if len(out) == 1 else out", "return out")]},
+        ),
+    ),
+    # exercise-5: losses, SGD, the training step (names matched by prefix)
     (
         "sgd-step-sign-flipped",
         Bug(5, r"SGD\.step", {"optim.py": [("p.data -= lr * p.grad", "p.data += lr * p.grad")]}),
@@ -313,6 +423,172 @@ BUGS: list[tuple[str, Bug]] = [
     ),
     (
         "train-step-without-zero-grad",
-        Bug(5, r"train_step", {"train.py": [("    optimizer.zero_grad()\n", "")]}, "train_step"),
+        Bug(
+            5,
+            r"train_step",
+            {
+                "train.py": [
+                    ("    optimizer.zero_grad()\n    loss.backward()\n", "    loss.backward()\n")
+                ]
+            },
+            "train_step",
+        ),
+    ),
+    (
+        "hinge-sum-not-mean",
+        Bug(
+            5,
+            r"hinge_loss",
+            {"losses.py": [("return sum(losses) * (1.0 / len(losses))", "return sum(losses)")]},
+            "hinge_loss",
+        ),
+    ),
+    (
+        "hinge-sign-flipped",
+        Bug(5, r"hinge_loss", {"losses.py": [("(1 + -y * s)", "(1 + y * s)")]}, "hinge_loss"),
+    ),
+    (
+        "l2-penalty-without-alpha",
+        Bug(
+            5,
+            r"l2_penalty",
+            {"losses.py": [("return alpha * sum(p * p", "return sum(p * p")]},
+            "l2_penalty",
+        ),
+    ),
+    (
+        "sgd-step-ignores-k",
+        Bug(5, r"SGD\.step", {"optim.py": [("lr = self.rate(k)", "lr = self.rate(0)")]}),
+    ),
+    (
+        "train-step-without-l2",
+        Bug(
+            5,
+            r"train_step",
+            {
+                "train.py": [
+                    (
+                        "loss = hinge_loss(scores, y) + l2_penalty(model.parameters(), alpha)",
+                        "loss = hinge_loss(scores, y)",
+                    )
+                ]
+            },
+            "L2",
+        ),
+    ),
+    (
+        "train-step-passes-step-zero",
+        Bug(
+            5,
+            r"train_step",
+            {
+                "train.py": [
+                    ("    optimizer.step(k)\n    return", "    optimizer.step(0)\n    return")
+                ]
+            },
+            "step(k)",
+        ),
+    ),
+    (
+        "train-step-zero-grad-after-backward",
+        Bug(
+            5,
+            r"train_step",
+            {
+                "train.py": [
+                    (
+                        "    optimizer.zero_grad()\n    loss.backward()\n",
+                        "    loss.backward()\n    optimizer.zero_grad()\n",
+                    )
+                ]
+            },
+            "did not move",
+        ),
+    ),
+    (
+        "train-step-returns-the-loss-value-object",
+        Bug(
+            5,
+            r"train_step",
+            {"train.py": [("return loss.data, accuracy", "return loss, accuracy")]},
+            "return",
+        ),
+    ),
+    # exercise-6: mean squared error and minibatches
+    (
+        "mse-sum-not-mean",
+        Bug(
+            6,
+            r"mse_loss",
+            {"losses.py": [("zip(scores, ys)) * (1.0 / len(ys))", "zip(scores, ys))")]},
+            "mse_loss",
+        ),
+    ),
+    (
+        "batches-without-shuffle",
+        Bug(6, r"batches", {"train.py": [("    rng.shuffle(order)\n", "")]}, "batches"),
+    ),
+    (
+        "minibatch-new-rng-every-epoch",
+        Bug(
+            6,
+            r"minibatch SGD",
+            {
+                "train.py": [
+                    (
+                        "    rng = random.Random(seed)\n    losses = []\n    k = 0\n"
+                        "    for _ in range(epochs):\n",
+                        "    losses = []\n    k = 0\n    for _ in range(epochs):\n"
+                        "        rng = random.Random(seed)\n",
+                    )
+                ]
+            },
+            "minibatch_sgd",
+        ),
+    ),
+    (
+        "minibatch-k-restarts-every-epoch",
+        Bug(
+            6,
+            r"(MSE on the lecture|minibatch SGD)",
+            {
+                "train.py": [
+                    (
+                        "    k = 0\n    for _ in range(epochs):\n",
+                        "    for _ in range(epochs):\n        k = 0\n",
+                    )
+                ]
+            },
+            "minibatch_sgd",
+        ),
     ),
 ]
+
+# The first catalogue, one student each in the demo's class of 40 (tools/synthetic_class.py).
+DEMO = {
+    "central-difference-is-a-forward-difference",
+    "relative-error-is-absolute",
+    "add-assigns-instead-of-accumulating",
+    "mul-uses-own-data",
+    "add-ignores-upstream",
+    "pow-exponent-missing-minus-one",
+    "exp-uses-self-data",
+    "log-multiplies-by-x",
+    "tanh-uses-self-data",
+    "relu-gradient-one-at-zero",
+    "sigmoid-missing-one-minus-s",
+    "backward-without-seed",
+    "backward-in-topological-not-reverse-order",
+    "topological-sort-forgets-visited-nodes",
+    "backward-does-nothing",
+    "neuron-parameters-without-bias",
+    "layer-parameters-in-reverse-order",
+    "layer-parameters-in-reverse-order-changes-outputs",
+    "mlp-last-layer-nonlinear",
+    "zero-grad-no-op",
+    "sgd-step-sign-flipped",
+    "hinge-without-relu",
+    "l2-penalty-not-squared",
+    "train-step-without-zero-grad",
+}
+BUGS: list[tuple[str, Bug]] = [(name, bug) for name, bug in MUTATIONS if name in DEMO]

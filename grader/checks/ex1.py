@@ -1,7 +1,8 @@
 """exercise-1: the chain rule for + and *, accumulation with +=, and the ops built on them.
 
 Rules are graded one at a time, with the grader walking the graph itself, so this exercise
-is gradable before backward() (exercise-3) exists.
+is gradable before backward() (exercise-3) exists. Every input, upstream gradient and constant
+is drawn from the course's secret (ctx.uniform, ctx.upstream): no answer can be given in advance.
 """
 
 from grader.checking import Expression, check, judge_expression, single
@@ -12,14 +13,16 @@ OPS = {"add", "mul", "neg", "sub", "radd", "rsub", "rmul", "addc", "mulc"}
 
 @check(1, 2, "+ backward", hint="out = a + b: both inputs receive out.grad unchanged.")
 def add_backward(ctx):
-    judge_expression(ctx, single("add", 0.5, -1.25), upstream=2.0)
-    judge_expression(ctx, single("add", 3.0, 0.75), upstream=-0.5)
+    for _ in range(2):
+        x0, x1 = ctx.uniform(-3, 3), ctx.uniform(-3, 3)
+        judge_expression(ctx, single("add", x0, x1), upstream=ctx.upstream())
 
 
 @check(1, 2, "* backward", hint="out = a * b: a receives b * out.grad, b receives a * out.grad.")
 def mul_backward(ctx):
-    judge_expression(ctx, single("mul", 0.5, -1.25), upstream=2.0)
-    judge_expression(ctx, single("mul", 3.0, 0.75), upstream=-0.5)
+    for _ in range(2):
+        x0, x1 = ctx.uniform(-3, 3), ctx.uniform(-3, 3)
+        judge_expression(ctx, single("mul", x0, x1), upstream=ctx.upstream())
 
 
 @check(
@@ -29,25 +32,27 @@ def mul_backward(ctx):
     hint="a + a and a * a use a twice: each use must add its share with +=, not assign.",
 )
 def used_twice(ctx):
-    judge_expression(ctx, Expression.of([["x", 0], ["add", 0, 0]], [0.7]), upstream=1.5)
-    judge_expression(ctx, Expression.of([["x", 0], ["mul", 0, 0]], [0.7]), upstream=1.5)
-    judge_expression(
-        ctx, Expression.of([["x", 0], ["x", 1], ["mul", 0, 1], ["add", 2, 0]], [1.5, -2.0]), 0.5
-    )
+    x = ctx.uniform(-2, 2, away_from=0)
+    judge_expression(ctx, Expression.of([["x", 0], ["add", 0, 0]], [x]), ctx.upstream())
+    judge_expression(ctx, Expression.of([["x", 0], ["mul", 0, 0]], [x]), ctx.upstream())
+    xs = [ctx.uniform(-2, 2, away_from=0), ctx.uniform(-2, 2, away_from=0)]
+    nodes = [["x", 0], ["x", 1], ["mul", 0, 1], ["add", 2, 0]]
+    judge_expression(ctx, Expression.of(nodes, xs), ctx.upstream())
 
 
 @check(
     1,
     2,
-    "ops built on + and * (-a, a - b, 2 + a, 2 - a, 2 * a)",
+    "ops built on + and * (-a, a - b, c + a, c - a, c * a)",
     hint="these need no rules of their own: they are written with + and *.",
 )
 def compositions(ctx):
-    judge_expression(ctx, single("neg", 0.8), upstream=1.5)
-    judge_expression(ctx, single("sub", 0.8, -0.3), upstream=1.5)
-    judge_expression(ctx, single("radd", 0.8, const=2.0), upstream=1.5)
-    judge_expression(ctx, single("rsub", 0.8, const=2.0), upstream=1.5)
-    judge_expression(ctx, single("rmul", 0.8, const=2.0), upstream=1.5)
+    x, y = ctx.uniform(-2, 2), ctx.uniform(-2, 2)
+    judge_expression(ctx, single("neg", x), upstream=ctx.upstream())
+    judge_expression(ctx, single("sub", x, y), upstream=ctx.upstream())
+    for op in ("radd", "rsub", "rmul"):
+        c = ctx.uniform(-3, 3, away_from=0)
+        judge_expression(ctx, single(op, ctx.uniform(-2, 2), const=c), upstream=ctx.upstream())
 
 
 @check(

@@ -4,17 +4,81 @@ Here the student's own backward() runs (mode "backward"); the expressions use on
 operations of exercise-1, so a wrong answer points at backward() itself.
 """
 
-from grader.checking import Expression, Fail, check, fmt, judge_expression, numbers, single
+import math
+
+from grader.checking import (
+    Expression,
+    Fail,
+    check,
+    close,
+    fmt,
+    judge_expression,
+    numbers,
+    single,
+)
 from grader.checks.ex1 import OPS as EX1_OPS
 from grader.checks.properties import random_expressions
+from grader.expressions import torch_values
 from grader.sandbox import StudentError, WorkerFailed
 
 CHAIN = 100_000
+CHAIN_FACTORS = 12
 DEFAULT_RECURSION_LIMIT = 1000
 RECURSION_HINT = (
     "a recursive topological sort goes one Python call deeper per node and overflows the "
     "call stack; keep your own stack (a list) of nodes to visit instead"
 )
+
+
+def judge_backward(ctx, expr):
+    """judge_expression through the student's backward(); a failure says, where it can, which
+    node's rule ran too early, twice, or never."""
+    try:
+        judge_expression(ctx, expr, upstream=1.0, mode="backward")
+    except Fail as exc:
+        why = visit_order(ctx, expr)
+        if why:  # the order is at fault, not a rule: say that first
+            exc.message = f"backward(): {why}.\n    What came of it: {exc.message}"
+            exc.rule = "backward() order"
+        raise
+
+
+def order_problem(ctx, expr) -> str:
+    why = visit_order(ctx, expr)
+    return f"backward(): {why}" if why else ""
+
+
+def visit_order(ctx, expr) -> str:
+    """What is wrong with the order in which backward() ran the rules of expr's nodes."""
+    reply = ctx.sandbox.request(
+        "graph", mode="backward", upstream=1.0, trace=True, **expr.payload()
+    )
+    visits = reply.get("visits")
+    n = len(expr.nodes)
+    if not isinstance(visits, list) or not all(type(v) is int and -1 <= v < n for v in visits):
+        return ""
+    named = [v for v in visits if v >= 0]
+    inner = [i for i, node in enumerate(expr.nodes) if node[0] != "x"]
+    if not named:
+        return "no node's _backward ran at all"
+    for i in inner:
+        if named.count(i) > 1:
+            return (
+                f"the rule of {expr.text(i)} ran {named.count(i)} times: each node's _backward "
+                "must run once (remember which nodes were visited)"
+            )
+    for i in inner:
+        if i not in named:
+            return f"the rule of {expr.text(i)} never ran"
+    for i in inner:
+        late = [c for c in expr.consumers(i) if named.index(c) > named.index(i)]
+        if late:
+            return (
+                f"the rule of {expr.text(i)} ran before that of {expr.text(late[0])}, which "
+                f"uses it and had not yet added its share to {expr.text(i)}.grad: run the "
+                "rules in reverse topological order, each node after every node that uses it"
+            )
+    return ""
 
 
 @check(
@@ -24,7 +88,8 @@ RECURSION_HINT = (
     hint="before walking the graph, set self.grad = 1: dL/dL = 1.",
 )
 def seeds(ctx):
-    judge_expression(ctx, single("mul", 0.5, -1.25), upstream=1.0, mode="backward")
+    x0, x1 = ctx.uniform(-2, 2, away_from=0), ctx.uniform(-2, 2, away_from=0)
+    judge_backward(ctx, single("mul", x0, x1))
 
 
 @check(
@@ -34,23 +99,27 @@ def seeds(ctx):
     hint="visit nodes in reverse topological order: a node after all the nodes that use it.",
 )
 def topological_order(ctx):
-    # x = w * 2 feeds both y = x + 1 and out = x * y: x's rule must wait for both uses
-    expr = Expression.of([["x", 0], ["mulc", 0, 2.0], ["addc", 1, 1.0], ["mul", 1, 2]], [0.25])
-    judge_expression(ctx, expr, upstream=1.0, mode="backward")
+    # x = w * c feeds both y = x + d and out = x * y: x's rule must wait for both uses
+    c, d = ctx.uniform(-3, 3, away_from=0), ctx.uniform(-3, 3, away_from=0)
+    nodes = [["x", 0], ["mulc", 0, c], ["addc", 1, d], ["mul", 1, 2]]
+    judge_backward(ctx, Expression.of(nodes, [ctx.uniform(-2, 2, away_from=0)]))
     longer = Expression.of(
         [["x", 0], ["x", 1], ["mul", 0, 1], ["add", 2, 0], ["mul", 3, 2], ["add", 4, 3]],
-        [0.5, -1.5],
+        [ctx.uniform(-2, 2, away_from=0), ctx.uniform(-2, 2, away_from=0)],
     )
-    judge_expression(ctx, longer, upstream=1.0, mode="backward")
+    judge_backward(ctx, longer)
 
 
 @check(3, 2, "shared nodes: a diamond", hint="a node reached by two paths is visited once.")
 def diamond(ctx):
-    expr = Expression.of([["x", 0], ["mulc", 0, 3.0], ["addc", 0, 2.0], ["mul", 1, 2]], [0.7])
-    judge_expression(ctx, expr, upstream=1.0, mode="backward")
+    c, d = ctx.uniform(-3, 3, away_from=0), ctx.uniform(-3, 3, away_from=0)
+    nodes = [["x", 0], ["mulc", 0, c], ["addc", 0, d], ["mul", 1, 2]]
+    judge_backward(ctx, Expression.of(nodes, [ctx.uniform(-2, 2, away_from=0)]))
     # the shared node inside the graph, not a leaf: if its rule ran twice, x's grad would too
-    nodes = [["x", 0], ["mul", 0, 0], ["addc", 1, 1.0], ["mulc", 1, 3.0], ["mul", 2, 3]]
-    judge_expression(ctx, Expression.of(nodes, [0.7]), upstream=1.0, mode="backward")
+    c, d = ctx.uniform(-3, 3, away_from=0), ctx.uniform(-3, 3, away_from=0)
+    nodes = [["x", 0], ["mul", 0, 0], ["addc", 1, c], ["mulc", 1, d], ["mul", 2, 3]]
+    x = ctx.uniform(-2, 2, away_from=0)
+    judge_backward(ctx, Expression.of(nodes, [x]))
 
 
 @check(
@@ -60,18 +129,21 @@ def diamond(ctx):
     hint="keep no state between calls: build the order afresh every time.",
 )
 def twice(ctx):
-    expr = Expression.of([["x", 0], ["x", 1], ["mul", 0, 1], ["add", 2, 1]], [0.5, -2.0])
-    judge_expression(ctx, expr, upstream=1.0, mode="backward")
+    xs = [ctx.uniform(-2, 2, away_from=0), ctx.uniform(-2, 2, away_from=0)]
+    expr = Expression.of([["x", 0], ["x", 1], ["mul", 0, 1], ["add", 2, 1]], xs)
+    judge_backward(ctx, expr)
     reply = ctx.sandbox.request(
         "graph", mode="backward", upstream=1.0, twice=True, **expr.payload()
     )
     n = len(expr.nodes)
     first = numbers(reply, "grads", n, "gradients of the first call")
     again = numbers(reply, "grads_again", n, "gradients of the second call")
-    if first != again:
+    _, want = torch_values(expr, 1.0)
+    if not all(close(a, w) and close(b, w) for a, b, w in zip(first, again, want)):
         raise Fail(
-            f"first call gave grads {[fmt(g) for g in first]}, the second (after zeroing) "
-            f"{[fmt(g) for g in again]}"
+            f"{expr.text()} at {expr.inputs_text()}: the first call gave grads "
+            f"{[fmt(g) for g in first]}, the second (after zeroing) {[fmt(g) for g in again]}; "
+            f"both should be {[fmt(g) for g in want]}"
         )
 
 
@@ -82,15 +154,20 @@ def twice(ctx):
     hint="the smallest expression found that gets a wrong gradient is shown.",
 )
 def random_ex3(ctx):
-    random_expressions(ctx, EX1_OPS, mode="backward", examples=15)
+    random_expressions(ctx, EX1_OPS, mode="backward", examples=15, explain=order_problem)
 
 
 # Last of the exercise: the worker frees the chain's 200,000 Values after its reply, and no
 # other check of exercise-3 then waits for that.
 @check(3, 2, f"a chain of {CHAIN:,} nodes", hint=RECURSION_HINT)
 def deep_chain(ctx):
+    # x -> x + c -> ... with a few multiplications by factors drawn from the secret: d/dx is
+    # their product, which no reply can know in advance (a chain of + alone always gives 1)
+    positions = sorted(ctx.rng.sample(range(CHAIN), CHAIN_FACTORS))
+    factors = [[k, ctx.uniform(0.5, 1.5, away_from=1) * ctx.rng.choice((-1, 1))] for k in positions]
+    x = ctx.uniform(-2, 2)
     try:
-        reply = ctx.sandbox.request("chain", x=1.0, length=CHAIN, timeout=30)
+        reply = ctx.sandbox.request("chain", x=x, length=CHAIN, factors=factors, timeout=30)
     except StudentError as exc:
         if exc.kind == "RecursionError":
             where = f" ({exc.where})" if exc.where else ""
@@ -98,11 +175,17 @@ def deep_chain(ctx):
         raise
     except WorkerFailed as exc:
         raise Fail(f"on a chain of {CHAIN:,} nodes, {exc}") from None
-    if reply.get("grad") != 1.0:
+    want = math.prod(f for _, f in factors)
+    got = numbers({"v": [reply.get("grad")]}, "v", 1, "d/dx at the chain's start")[0]
+    if not close(got, want):
         raise Fail(
-            f"x -> x + 0.0 -> ... ({CHAIN:,} times): d/dx should be 1, got {fmt(reply.get('grad'))}"
+            f"x -> x + 0.0 -> ... ({CHAIN:,} nodes, {CHAIN_FACTORS} of them multiplications by "
+            f"constants): d/dx should be {fmt(want)}, got {fmt(got)}"
         )
-    if reply.get("recursive") is True:
+    recursive = reply.get("recursive")
+    if not isinstance(recursive, bool):
+        raise Fail(f"the worker's reply says nothing readable about recursion ({recursive!r})")
+    if recursive:
         # Full marks (micrograd's own backward() is recursive), and a word on why it matters.
         return (
             f"your backward() is recursive: it raised RecursionError at Python's default limit "

@@ -4,27 +4,29 @@ The grader sets every parameter to a known value through parameters(), so the or
 list is part of what is checked: layer by layer, neuron by neuron, weights then bias.
 """
 
-import random
+from typing import NamedTuple
 
 import torch
 
 from grader.checking import Fail, check, close, fmt, numbers
 from grader.models import TorchMLP, param_count
+from grader.sandbox import StudentError
 
 ORDER_HINT = "parameters() order: layer by layer, neuron by neuron, each neuron's weights then bias"
 
 
-def _case(nin, nouts, rows, seed):
-    rng = random.Random(seed)
+def _case(nin, nouts, rows, rng):
     params = [round(rng.uniform(-1, 1), 4) for _ in range(param_count(nin, nouts))]
     inputs = [[round(rng.uniform(-2, 2), 3) for _ in range(nin)] for _ in range(rows)]
     upstreams = [[round(rng.uniform(-2, 2), 3) for _ in range(nouts[-1])] for _ in range(rows)]
     return params, inputs, upstreams
 
 
-def run_mlp(ctx, nin, nouts, seed=0):
-    """The student's MLP and torch's on the same weights: (reply, torch outputs, torch grads)."""
-    params, inputs, upstreams = _case(nin, nouts, 3, seed)
+def run_mlp(ctx, nin, nouts):
+    """The student's MLP and torch's on the same weights: (reply, torch outputs, torch grads).
+
+    Weights, inputs and upstreams are drawn from the course's secret (ctx.rng)."""
+    params, inputs, upstreams = _case(nin, nouts, 3, ctx.rng)
     reply = ctx.sandbox.request(
         "mlp", nin=nin, nouts=nouts, params=params, inputs=inputs, upstreams=upstreams
     )
@@ -43,7 +45,36 @@ def run_mlp(ctx, nin, nouts, seed=0):
         (y * torch.tensor(up, dtype=torch.float64)).sum().backward()
         outs.append(y.tolist())
         grads.append(model.flat_grads())
-    return reply, inputs, outs, grads
+    return Run(reply, inputs, outs, grads, params)
+
+
+class Run(NamedTuple):
+    reply: dict
+    inputs: list
+    outs: list  # torch's
+    grads: list  # torch's
+    params: list
+
+
+# Common mistakes, replayed in torch to say which one the outputs match
+SHAPES = {
+    "every layer non-linear, the last one too": lambda i, last: True,
+    "no layer non-linear": lambda i, last: False,
+}
+
+
+def _mistake(nin, nouts, params, inputs, got) -> str:
+    for why, nonlinear in SHAPES.items():
+        model = TorchMLP(nin, nouts, params)
+        with torch.no_grad():
+            h = torch.tensor(inputs, dtype=torch.float64)
+            for i, (w, b) in enumerate(model.layers):
+                h = h @ w.T + b
+                if nonlinear(i, i == len(model.layers) - 1):
+                    h = torch.relu(h)
+        if all(close(a, b) for row, want in zip(got, h.tolist()) for a, b in zip(row, want)):
+            return f" Your outputs are those of an MLP with {why}."
+    return ""
 
 
 def expected_layout(nin, nouts):
@@ -59,11 +90,15 @@ def expected_layout(nin, nouts):
 @check(4, 2, "parameters(): count and order", hint=ORDER_HINT)
 def parameters_count(ctx):
     for nin, nouts in [(3, [4, 4, 1]), (2, [3, 2])]:
-        reply, *_ = run_mlp(ctx, nin, nouts)
-        got, want = reply.get("layout"), expected_layout(nin, nouts)
-        if isinstance(got, list) and got != want:
+        ran = run_mlp(ctx, nin, nouts)
+        got, want = ran.reply.get("layout"), expected_layout(nin, nouts)
+        # `layout` names each parameter by micrograd's attributes (layers, neurons, w, b), when
+        # the model has them; the order is judged by the outputs in any case (each parameter
+        # set through parameters() must land where torch's model has it)
+        if isinstance(got, list) and len(got) == len(want) and got != want:
             i = next(i for i, (g, w) in enumerate(zip(got, want)) if g != w)
             raise Fail(f"MLP({nin}, {nouts}).parameters()[{i}] is {got[i]}, expected {want[i]}")
+        _forward(ctx, nin, nouts, ran)
 
 
 @check(
@@ -77,17 +112,20 @@ def forward(ctx):
 
 
 def _forward(ctx, nin, nouts, ran=None):
-    reply, inputs, outs, _ = ran or run_mlp(ctx, nin, nouts)
+    ran = ran or run_mlp(ctx, nin, nouts)
+    reply, inputs, outs = ran.reply, ran.inputs, ran.outs
     got = reply.get("outputs")
     if not isinstance(got, list) or len(got) != len(outs):
         raise Fail("the MLP gave no outputs")
     for x, g, w in zip(inputs, got, outs):
         g = numbers({"v": g}, "v", len(w), f"outputs for x = {x}")
         if not all(close(a, b) for a, b in zip(g, w)):
+            rows = [numbers({"v": r}, "v", len(w), "outputs") for r in got]
             raise Fail(
                 f"MLP({nin}, {nouts}) at x = {x}: expected {[fmt(v) for v in w]}, got "
                 f"{[fmt(v) for v in g]}. Check: each neuron is relu(w . x + b) except in the last "
-                f"layer, which is linear; {ORDER_HINT}"
+                f"layer, which is linear; {ORDER_HINT}."
+                + _mistake(nin, nouts, ran.params, inputs, rows)
             )
     return reply
 
@@ -97,25 +135,51 @@ def gradients(ctx):
     _gradients(ctx, 3, [4, 4, 1])
 
 
-def _gradients(ctx, nin, nouts):
-    ran = run_mlp(ctx, nin, nouts)
-    reply, inputs, _, grads = ran
+def _gradients(ctx, nin, nouts, ran=None):
+    ran = ran or run_mlp(ctx, nin, nouts)
+    reply, inputs, grads = ran.reply, ran.inputs, ran.grads
     _forward(ctx, nin, nouts, ran)  # gradients are only meaningful once outputs agree
     got = reply.get("grads")
-    for x, g, w in zip(inputs, got or [], grads):
+    if not isinstance(got, list) or len(got) != len(grads):
+        raise Fail(f"MLP({nin}, {nouts}): no gradients came back ({str(got)[:80]})")
+    for x, g, w in zip(inputs, got, grads):
         g = numbers({"v": g}, "v", len(w), f"gradients at x = {x}")
         bad = [i for i, (a, b) in enumerate(zip(g, w)) if not close(a, b)]
         if bad:
-            i = bad[0]
+            i, names = bad[0], expected_layout(nin, nouts)
             raise Fail(
-                f"MLP({nin}, {nouts}) at x = {x}: d/d(parameter {i}) expected {fmt(w[i])}, got "
-                f"{fmt(g[i])} ({len(bad)} of {len(w)} parameters wrong)"
+                f"MLP({nin}, {nouts}) at x = {x}: d/d({names[i]}) (parameters()[{i}]) expected "
+                f"{fmt(w[i])}, got {fmt(g[i])} ({len(bad)} of {len(w)} parameters wrong)"
             )
 
 
-@check(4, 2, "MLP(2, [3, 2]): a layer of several outputs returns a list")
+def _shape(reply, nin, nouts):
+    # the page's contract: a layer of one neuron returns a Value, of several a list
+    listed = reply.get("returns_list")
+    if listed is not (nouts[-1] > 1):
+        raise Fail(
+            f"MLP({nin}, {nouts})(x) returned "
+            + (
+                f"{'a list' if listed else 'a single Value'}; its last layer has {nouts[-1]} "
+                f"neuron(s), so it should return "
+                f"{'a list of Values' if nouts[-1] > 1 else 'a Value, not a list of one'}"
+                if isinstance(listed, bool)
+                else "nothing the grader could read"
+            )
+        )
+
+
+@check(
+    4,
+    2,
+    "a layer gives a list of its outputs, or one Value when it has one output",
+    hint="Layer.__call__: out[0] if len(out) == 1 else out",
+)
 def several_outputs(ctx):
-    _gradients(ctx, 2, [3, 2])
+    for nouts in ([3, 2], [3, 1]):
+        ran = run_mlp(ctx, 2, nouts)
+        _shape(ran.reply, 2, nouts)
+        _gradients(ctx, 2, nouts, ran)
 
 
 @check(
@@ -125,7 +189,13 @@ def several_outputs(ctx):
     hint="grads accumulate with +=: zero them before every backward pass",
 )
 def zero_grad(ctx):
-    reply, *_ = run_mlp(ctx, 2, [3, 1])
+    # the grads zero_grad() must clear are first checked to be the real ones (a reply of
+    # zeros alone proves nothing)
+    ran = run_mlp(ctx, 2, [3, 1])
+    reply = ran.reply
+    _gradients(ctx, 2, [3, 1], ran)
+    if "zero_grad_error" in reply:  # the worker caught it, so the other checks keep their answers
+        raise StudentError(*reply["zero_grad_error"])
     after = numbers(reply, "after_zero_grad", param_count(2, [3, 1]), "grads after zero_grad()")
     if any(v != 0 for v in after):
         raise Fail(f"after zero_grad(), grads are {[fmt(v) for v in after[:6]]}...")

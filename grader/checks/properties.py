@@ -8,11 +8,12 @@ import io
 import math
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from grader.checking import Context, judge_expression
-from grader.expressions import torch_values
+from grader import course
+from grader.checking import Context, Fail, judge_expression
+from grader.expressions import Expression, torch_values
 from grader.sandbox import StudentError, WorkerFailed
 
 
@@ -39,10 +40,17 @@ def only_new_objects_collected() -> Iterator[None]:
 
 @only_new_objects_collected()
 def random_expressions(
-    ctx: Context, ops: set[str], mode: str = "rules", examples: int = 25
+    ctx: Context,
+    ops: set[str],
+    mode: str = "rules",
+    examples: int = 25,
+    explain: Callable[[Context, Expression], str] | None = None,
 ) -> None:
-    from hypothesis import HealthCheck, Phase, assume, given, settings
+    """Judge random expressions of `ops`; on a failure, `explain(ctx, expr)` of the smallest
+    failing expression, if given and not empty, leads the message."""
+    from hypothesis import HealthCheck, Phase, assume, given, seed, settings
     from hypothesis.configuration import set_hypothesis_home_dir
+    from hypothesis.errors import Flaky
 
     from grader.strategies import expressions
 
@@ -50,6 +58,7 @@ def random_expressions(
     set_hypothesis_home_dir(Path(tempfile.gettempdir()) / f"micrograd-grader-{os.getuid()}")
 
     stop: list[BaseException] = []  # after a worker failure, fail fast instead of retrying
+    tried: list[Expression] = []  # the last expression tried: after a failure, the smallest
 
     @settings(
         max_examples=examples,
@@ -60,6 +69,9 @@ def random_expressions(
         phases=[Phase.generate, Phase.shrink],
         suppress_health_check=list(HealthCheck),
     )
+    # The expressions come from the course's secret (seed overrides derandomize): the same
+    # for every run of one course, unknown in advance to anyone without the secret.
+    @seed(course.seed_for(ctx.purpose))
     @given(expressions(frozenset(ops)))
     def prop(expr):
         if stop:
@@ -67,6 +79,7 @@ def random_expressions(
         data, _ = torch_values(expr, 1.0)
         assume(all(math.isfinite(d) and abs(d) < 1e6 for d in data))
         assume(all(abs(data[n[1]]) > 1e-3 for n in expr.nodes if n[0] == "relu"))
+        tried[:] = [expr]
         try:
             # through backward() the seed is 1; an upstream != 1 would add a hidden `*` node
             # at the top, and a wrong `*` rule would then look like a wrong seed
@@ -77,4 +90,18 @@ def random_expressions(
 
     # hypothesis prints its falsifying example; the report says it better
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        prop()
+        try:
+            prop()
+        except Fail as exc:
+            why = explain(ctx, tried[0]) if explain and tried else ""
+            if why:
+                exc.message = f"{why}.\n    What came of it: {exc.message}"
+            raise
+        except Flaky as exc:
+            # the same expression passed once and failed once: the student's code answers
+            # differently run to run (e.g. an order that depends on a set's iteration)
+            raise Fail(
+                "your code gave different gradients for the same expression on two runs: "
+                "something in it depends on an order that changes (iterating over a set?) or "
+                f"keeps state between calls ({type(exc).__name__})"
+            ) from None

@@ -7,7 +7,14 @@ cross-entropy takes y in {0, 1}. `scores` are the model's raw outputs (Values).
 
 def mse_loss(scores, ys):
     """Mean squared error: (1/n) * sum_i (s_i - y_i)**2."""
+    # BEGIN exercise-6: mse_loss
+    # ask: Return a Value: the mean over points of (s - y)**2, built from Value ops so that
+    # ask: backward() reaches every score.
+    # derivative: Each point costs the square of its miss, whichever side it is on; the mean
+    # derivative: keeps the loss's size (and so a good learning rate) the same whatever the
+    # derivative: number of points. d/ds_i = 2 * (s_i - y_i) / n.
     return sum((s - y) ** 2 for s, y in zip(scores, ys)) * (1.0 / len(ys))
+    # END exercise-6
 
 
 def hinge_loss(scores, ys):

@@ -4,6 +4,8 @@ X is a list of input rows (lists of numbers), y a list of labels in {-1, +1}; th
 output for a row is a score whose sign is the predicted class.
 """
 
+import random
+
 from .losses import hinge_loss, l2_penalty
 from .optim import SGD, linear_decay
 
@@ -45,3 +47,43 @@ def fit(model, X, y, steps=100, lr=None, alpha=1e-4, log=None):
         if log is not None:
             log(k, loss, acc)
     return history
+
+
+def batches(n, batch_size, rng):
+    """The indices 0..n-1 in a random order, cut into batches of `batch_size` (the last one
+    smaller if batch_size does not divide n). The order is [0, 1, ..., n-1] shuffled in place
+    by `rng.shuffle` (rng a random.Random), then cut from the front."""
+    # BEGIN exercise-6: batches
+    # ask: Shuffle [0, 1, ..., n-1] with rng.shuffle, then cut it from the front into lists of
+    # ask: batch_size indices. Why a fresh order every epoch?
+    # derivative: A fresh order every epoch, so that no batch is always made of the same points.
+    order = list(range(n))
+    rng.shuffle(order)
+    return [order[i : i + batch_size] for i in range(0, n, batch_size)]
+    # END exercise-6
+
+
+def minibatch_sgd(model, X, y, loss_fn, optimizer, batch_size, epochs, seed=0):
+    """Stochastic gradient descent on minibatches; returns every batch's loss, in order.
+
+    One rng = random.Random(seed) for the whole run; each epoch draws its batches with
+    batches(len(X), batch_size, rng); for each batch: the scores of its rows, loss_fn(scores,
+    labels of its rows), zero_grad, backward, optimizer.step(k), with k counting the steps
+    from 0 across all epochs (so that a schedule decays over the whole run).
+    """
+    # BEGIN exercise-6: minibatch_sgd
+    # ask: One rng for the whole run; per epoch, per batch: scores, loss, zero_grad, backward,
+    # ask: step(k) with k counting steps across epochs; keep each batch's loss.data.
+    rng = random.Random(seed)
+    losses = []
+    k = 0
+    for _ in range(epochs):
+        for batch in batches(len(X), batch_size, rng):
+            loss = loss_fn([model(X[i]) for i in batch], [y[i] for i in batch])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step(k)
+            losses.append(loss.data)
+            k += 1
+    return losses
+    # END exercise-6
