@@ -114,8 +114,8 @@ CHECKS: dict[str, tuple[str, str]] = {
 }
 
 MAX_BYTES = 1_000_000
-# exercises 1 and 3-5, by their check names of today (helper "checks" may rename them: then
-# tests/test_hints.py fails until these keys follow)
+# exercises 1 and 3-5, by check name (tests/test_hints.py fails when a check is renamed and its
+# key here does not follow)
 CHECKS.update(
     {
         "exercise-1: a node used twice accumulates (+=)": (
@@ -124,9 +124,9 @@ CHECKS.update(
             "Add every share: self.grad += ... and other.grad += ...; for a * a, a.grad gets "
             "2a * out.grad.",
         ),
-        "exercise-1: ops built on + and * (-a, a - b, 2 + a, 2 - a, 2 * a)": (
+        "exercise-1: ops built on + and * (-a, a - b, c + a, c - a, c * a)": (
             "These are written with + and * at the bottom of engine.py: make + and * right first.",
-            "-a = a * -1, a - b = a + (-b), 2 - a = 2 + (-a): d(a - b)/db = -1 comes from * "
+            "-a = a * -1, a - b = a + (-b), c - a = c + (-a): d(a - b)/db = -1 comes from * "
             "and + alone.",
         ),
         "exercise-3: backward() seeds the output's grad with 1": (
@@ -170,7 +170,7 @@ CHECKS.update(
             "Use self.w and self.b themselves in __call__ (no copies, no floats); the rules of "
             "exercises 1-2 do the rest.",
         ),
-        "exercise-4: MLP(2, [3, 2]): a layer of several outputs returns a list": (
+        "exercise-4: a layer gives a list of its outputs, or one Value when it has one output": (
             "A layer of several neurons gives one Value per neuron.",
             "Layer.__call__: out = [n(x) for n in self.neurons]; "
             "return out[0] if len(out) == 1 else out.",
@@ -179,12 +179,13 @@ CHECKS.update(
             "What must every parameter's grad be before a new backward pass?",
             "for p in self.parameters(): p.grad = 0",
         ),
-        "exercise-5: SGD.step: p.data -= lr * p.grad": (
+        "exercise-5: SGD.step: each parameter moves against its gradient, "
+        "by the step's learning rate": (
             "p.grad points where the loss grows; which way should the step go, and by which "
             "rate at step k?",
             "lr = self.rate(k); for p in self.params: p.data -= lr * p.grad",
         ),
-        "exercise-5: train_step: forward, hinge + L2, zero_grad, backward, step": (
+        "exercise-5: train_step: parameters after each step and the (loss, accuracy) it returns": (
             "Compare the order of your steps, and what you return, with the page.",
             "scores = [model(x) for x in X]; loss = hinge_loss(scores, y) + "
             "l2_penalty(model.parameters(), alpha); optimizer.zero_grad(); loss.backward(); "

@@ -106,24 +106,31 @@ def _record(monkeypatch) -> dict:
     return {"exact": exact, "by_kind": by_kind}
 
 
-def test_replies_recorded_under_the_public_secret_score_zero_under_another(
+CHOSEN_NOT_COMPUTED = "exercise-0: a step h that balances truncation and rounding"
+
+
+def test_replayed_replies_earn_nothing_computed_under_another_secret(
     tmp_path, monkeypatch, secret_file
 ):
     recorded = _record(monkeypatch)
-    engine = (EXERCISES / "engine.py").read_text() + FORGER
-    ws = make_workspace(tmp_path, files={"engine.py": engine}, base=EXERCISES)
+    # exercise 0 imports gradcheck.py alone, the others engine.py: the forger rides on both
+    files = {m: (EXERCISES / m).read_text() + FORGER for m in ("gradcheck.py", "engine.py")}
+    ws = make_workspace(tmp_path, files=files, base=EXERCISES)
     (ws / "micrograd" / "recorded.json").write_text(json.dumps(recorded))
 
     # The recording is a faithful one: under the secret it was made with, it passes every check
     # but the first, whose first request came before the recording was in place (it is
-    # installed when the worker imports engine.py, while serving that request).
+    # installed when the worker imports gradcheck.py, while serving that request).
     code, public = grade_json(ws, "all")
-    assert list(_messages(public)) == ["exercise-1: + backward"], _messages(public)
+    assert list(_messages(public)) == ["exercise-0: forward difference"], _messages(public)
 
     code, result = grade_json(ws, "all", "--course-secret-file", str(secret_file("a course")))
     assert code == 1
     passed = {name: t["output"] for name, t in by_name(result).items() if t["score"] > 0}
-    assert result["score"] == 0, passed
+    # good_step() is asked for a choice (a step h in the right range), not a computation on
+    # the check's inputs: an answer replayed from any course is the right answer itself.
+    assert set(passed) <= {CHOSEN_NOT_COMPUTED}, passed
+    assert result["score"] == by_name(result)[CHOSEN_NOT_COMPUTED]["score"] == 1, passed
 
 
 def test_the_bundle_carries_the_secret_and_grades_with_it(tmp_path, secret_file):

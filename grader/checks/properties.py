@@ -39,6 +39,30 @@ def only_new_objects_collected() -> Iterator[None]:
 
 
 @only_new_objects_collected()
+def without_local_constants() -> None:
+    """Draw from the course's secret alone, never from the literals of the modules loaded.
+
+    Hypothesis mixes into its draws, now and then, the literals (numbers, strings) of every
+    "local" module in sys.modules: every module outside site-packages, so the kit's own, an
+    instructor's extra checks, whatever a notebook or a batch imported before. The same
+    submission graded twice in one process (a batch's grading process, a notebook's kernel) was
+    then tried on other expressions once a picture had been drawn. Hypothesis has no setting for
+    this, so its private hook is replaced where it exists (a later version without it needs
+    nothing); tests/test_course_secret.py fails if the report changes within a process.
+    """
+    from hypothesis.internal.conjecture import providers
+
+    if hasattr(providers, "_get_local_constants") and hasattr(providers, "_local_constants"):
+        empty = providers._local_constants.__class__(
+            integers=providers.SortedSet(),
+            floats=providers.SortedSet(key=providers.float_to_int),
+            bytes=providers.SortedSet(),
+            strings=providers.SortedSet(),
+        )
+        providers._get_local_constants = lambda: empty
+        providers.CONSTANTS_CACHE.cache.clear()  # values allowed by constants seen before
+
+
 def random_expressions(
     ctx: Context,
     ops: set[str],
@@ -54,6 +78,7 @@ def random_expressions(
 
     from grader.strategies import expressions
 
+    without_local_constants()
     # hypothesis keeps a cache in ./.hypothesis: not in the folder the student grades from
     set_hypothesis_home_dir(Path(tempfile.gettempdir()) / f"micrograd-grader-{os.getuid()}")
 
