@@ -1,11 +1,22 @@
 """Run student code in a separate, limited worker process and talk to it in plain numbers.
 
-The worker (grader/sandbox/worker/main.py) starts from a temporary copy of the submission's
-`micrograd/` package with `python -I -S`: no site-packages, so neither torch nor the grader can be
-imported. Where Linux namespaces are available, it runs in its own PID and network namespace
-(`unshare`), so it cannot see or signal the grader, has no network, and every process it
-starts dies with it; as root, it also drops to an unprivileged user of its own. Resource
-limits cap its CPU time, memory and file sizes; the grader caps each request's wall time.
+The worker (grader/sandbox/worker/) runs `python -I -S` on a temporary copy of the
+submission's `micrograd/` package, in one of three modes (`mode()`; MICROGRAD_SANDBOX forces
+one):
+
+- "bwrap": inside bubblewrap, whose whole policy is policy.py: it sees its own files, the
+  standard library and numpy, nothing else; no network, no other process, no new process
+  (seccomp.py). As root, bwrap itself runs as a user of the worker's own.
+- "permissions", as root where namespaces are forbidden (Docker's default profile): the
+  worker runs as a user of its own, and what it must not read is denied to that user by
+  POSIX ACLs (acl.py); a process limit of 1 forbids new processes and threads.
+- "unprotected", a normal user without bwrap: today's isolation only (no site-packages, PID
+  and network namespaces where allowed); fine for a student's own work, refused for a batch
+  and for Gradescope unless asked for with --unsafe-no-sandbox.
+
+Limits are per submission: a worker is one process, so its RLIMIT_AS (memory), RLIMIT_CPU
+(CPU time, all threads) and the tmpfs sizes (disk) bound the whole submission; the grader
+caps each request's wall time and each exercise's total time (runner.py).
 
 Nothing the worker prints or exits with is a verdict: replies are JSON numbers that the
 checks validate and compare.
@@ -29,7 +40,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.sandbox import policy, seccomp
+
 WORKER = Path(__file__).parent / "worker"  # the package student code can see
+BWRAP, PERMISSIONS, UNPROTECTED = "bwrap", "permissions", "unprotected"
 # As root, the worker runs as a user of its own, UID_BASE + the grader's pid: unprivileged, and
 # unlike a shared `nobody`, its process limit and files are not shared with another worker
 # running beside it (a batch grades several submissions at once).
@@ -51,7 +65,9 @@ class Limits:
     file_bytes: int = 8 * 1024**2  # largest file it may write, its captured output included
     output_chars: int = 2000  # how much of its output a report shows
     reply_bytes: int = 16 * 1024**2  # largest reply line
-    processes: int = 64  # processes and threads, where the worker runs as a user of its own
+    # processes and threads of the worker's own user ("permissions" mode; in "bwrap" mode
+    # seccomp forbids new processes): 1, so RLIMIT_AS and RLIMIT_CPU bound the submission
+    processes: int = 1
 
 
 class WorkerFailed(Exception):
@@ -106,28 +122,83 @@ def _interpreter(as_nobody: bool) -> str:
 
 @functools.cache
 def isolation() -> tuple[list[str], bool]:
-    """The command prefix that isolates the worker, and whether it drops to an unprivileged user."""
+    """Outside bwrap: the command prefix that isolates the worker, and whether it drops to an
+    unprivileged user (as root, "permissions" mode)."""
     root = os.geteuid() == 0
     unshare = shutil.which("unshare")
-    setpriv = shutil.which("setpriv")
     candidates = []
-    can_drop = root and setpriv and _interpreter(True)
-    uid = worker_uid()
-    drop = [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
+    can_drop = root and shutil.which("setpriv") and _interpreter(True)
     if unshare and can_drop:
-        candidates.append(
-            ([unshare, "--pid", "--fork", "--kill-child", "--net", "--", *drop], True)
-        )
+        pid_net = [unshare, "--pid", "--fork", "--kill-child", "--net", "--"]
+        candidates.append((pid_net, True))
     if unshare and not root:
         base = [unshare, "--user", "--map-root-user", "--pid", "--fork", "--kill-child", "--net"]
         candidates.append(([*base, "--"], False))
     if can_drop:
-        candidates.append((drop, True))
+        candidates.append(([], True))
     for prefix, drops in candidates:
-        probe = subprocess.run([*prefix, "/bin/true"], capture_output=True, timeout=10)
+        drop = _drop() if drops else []
+        probe = subprocess.run([*prefix, *drop, "/bin/true"], capture_output=True, timeout=10)
         if probe.returncode == 0:
             return prefix, drops
     return [], False
+
+
+def _drop() -> list[str]:
+    """setpriv's command prefix that runs the rest as the worker's own user, no groups."""
+    uid = worker_uid()
+    return [
+        shutil.which("setpriv") or "setpriv",
+        f"--reuid={uid}",
+        f"--regid={uid}",
+        "--clear-groups",
+    ]
+
+
+def bwrap_command(worker: Path, submission: Path, python_args: list[str]) -> tuple[list[str], int]:
+    """The command that runs the worker in bubblewrap, and the seccomp filter's descriptor to
+    pass to it (the caller closes it). As root, bwrap starts as the worker's own user."""
+    root = os.geteuid() == 0
+    seccomp_fd = seccomp.pipe_with_program()
+    bwrap = shutil.which("bwrap") or "bwrap"
+    args = policy.bwrap_args(worker, submission, python_args, as_other_user=root)
+    return [*(_drop() if root else []), bwrap, "--seccomp", str(seccomp_fd), *args], seccomp_fd
+
+
+def _bwrap_works() -> bool:
+    """Can bwrap start our interpreter in the sandbox here (installed, namespaces allowed)?"""
+    if not shutil.which("bwrap") or not seccomp.supported():
+        return False
+    if not policy.interpreter(os.geteuid() == 0)[0]:
+        return False
+    empty = Path(tempfile.mkdtemp(prefix="micrograd-probe-"))
+    try:
+        empty.chmod(0o755)
+        probe = "pass"
+        cmd, fd = bwrap_command(empty, empty, ["-I", "-S", "-c", probe])
+        try:
+            probe = subprocess.run(cmd, capture_output=True, timeout=30, pass_fds=(fd,))
+        finally:
+            os.close(fd)
+        return probe.returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+    finally:
+        shutil.rmtree(empty, ignore_errors=True)
+
+
+@functools.cache
+def mode() -> str:
+    """How the worker is isolated here: BWRAP, PERMISSIONS or UNPROTECTED (see the top).
+
+    MICROGRAD_SANDBOX=bwrap|permissions|unprotected forces one (permissions needs root).
+    """
+    forced = os.environ.get("MICROGRAD_SANDBOX", "")
+    if forced == BWRAP or (not forced and _bwrap_works()):
+        return BWRAP
+    if forced in ("", PERMISSIONS) and isolation()[1]:
+        return PERMISSIONS
+    return UNPROTECTED
 
 
 def die_with_parent() -> None:
@@ -174,8 +245,9 @@ def remove_files_of(uid: int) -> None:
 def _limit(limits: Limits, as_nobody: bool) -> None:  # runs in the child between fork and exec
     die_with_parent()
     if as_nobody:
-        # Counted per user, so only for the worker's own user: it stops a fork bomb, and root
-        # ignores it for the `unshare` and `setpriv` that run before the drop.
+        # Counted per user (threads included), so only for the worker's own user: with 1, the
+        # worker can start no process and no thread. Root ignores it for the `unshare` and
+        # `setpriv` that run before the drop; bwrap, which forks, starts before the drop.
         resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
     resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
     resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
@@ -183,9 +255,10 @@ def _limit(limits: Limits, as_nobody: bool) -> None:  # runs in the child betwee
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def launcher(folder: Path) -> str:
-    """The worker's `python -c` program: the package `worker` from `folder`, then its main()."""
-    return f"import sys; sys.path.insert(0, {str(folder)!r}); from worker.main import main; main()"
+def launcher(path: list[str]) -> str:
+    """The worker's `python -c` program: `path` (the folder of the package `worker`, numpy's
+    folder) on sys.path, then the worker's main()."""
+    return f"import sys; sys.path[:0] = {path!r}; from worker.main import main; main()"
 
 
 def copy_package(src: Path, dst: Path, max_files: int = 200, max_bytes: int = 20 * 1024**2) -> None:
@@ -214,7 +287,10 @@ class Sandbox:
 
     def __init__(self, workspace: Path, limits: Limits | None = None):
         self.limits = limits or Limits()
-        self.prefix, self.drops = isolation()
+        self.mode = mode()
+        self.prefix, self.drops = isolation() if self.mode != BWRAP else ([], False)
+        # A fresh private folder (mkdtemp: mode 0700, an unpredictable name) that only its
+        # contents are opened up from: the copies the worker reads, and its scratch folder.
         self.root = Path(tempfile.mkdtemp(prefix="micrograd-grade-"))
         self.package = self.root / "workspace"
         self.package.mkdir()
@@ -223,12 +299,12 @@ class Sandbox:
         except BaseException:
             shutil.rmtree(self.root, ignore_errors=True)
             raise
-        runtime = self.root / "runtime"
-        runtime.mkdir()
-        shutil.copytree(WORKER, runtime / "worker", ignore=shutil.ignore_patterns("__pycache__"))
-        self.scratch = (
-            self.root / "scratch"
-        )  # the worker's cwd and HOME, the one place it may write
+        self.runtime = self.root / "runtime"
+        self.runtime.mkdir()
+        shutil.copytree(
+            WORKER, self.runtime / "worker", ignore=shutil.ignore_patterns("__pycache__")
+        )
+        self.scratch = self.root / "scratch"  # outside bwrap: the worker's cwd and HOME
         self.scratch.mkdir()
         for path in [self.root, *self.root.rglob("*")]:
             path.chmod(0o755 if path.is_dir() else 0o644)
@@ -243,36 +319,49 @@ class Sandbox:
 
     # -- process life ------------------------------------------------------------------
 
+    def _command(self, req_r: int, rep_w: int) -> tuple[list[str], list[int]]:
+        """The worker's command line, and the descriptors it must inherit."""
+        flags = ["-I", "-S", "-B", "-u", "-c"]
+        if self.mode == BWRAP:
+            args = [
+                *flags,
+                launcher(policy.SYS_PATH),
+                policy.SUBMISSION_DIR,
+                str(req_r),
+                str(rep_w),
+            ]
+            cmd, seccomp_fd = bwrap_command(self.runtime / "worker", self.package, args)
+            return cmd, [req_r, rep_w, seccomp_fd]
+        numpy = policy.numpy_dirs(self.drops, alone=True)[:1]
+        path = [str(self.runtime), *(os.path.dirname(d) for d in numpy)]
+        python = _interpreter(self.drops)
+        args = [python, *flags, launcher(path), str(self.package), str(req_r), str(rep_w)]
+        return [*self.prefix, *(_drop() if self.drops else []), *args], [req_r, rep_w]
+
     def _start(self) -> None:
         req_r, self._req_w = os.pipe()
         self._rep_r, rep_w = os.pipe()
-        python = _interpreter(self.drops)
-        cmd = [
-            *self.prefix,
-            python,
-            "-I",
-            "-S",
-            "-B",
-            "-u",
-            "-c",
-            launcher(self.root / "runtime"),
-        ]
-        cmd += [str(self.package), str(req_r), str(rep_w)]
-        env = {"PATH": "/usr/bin:/bin", "HOME": str(self.scratch), "LANG": "C.UTF-8"}
-        with open(self.output_path, "wb") as out:
-            self.proc = subprocess.Popen(
-                cmd,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                pass_fds=(req_r, rep_w),
-                cwd=self.scratch,
-                env=env,
-                start_new_session=True,
-                preexec_fn=functools.partial(_limit, self.limits, self.drops),
-            )
-        os.close(req_r)
-        os.close(rep_w)
+        cmd, fds = self._command(req_r, rep_w)
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(self.scratch), **policy.ENV}
+        env["HOME"] = str(self.scratch)
+        try:
+            with open(self.output_path, "wb") as out:
+                self.proc = subprocess.Popen(
+                    cmd,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    pass_fds=fds,
+                    cwd=self.scratch,
+                    env=env,
+                    start_new_session=True,
+                    preexec_fn=functools.partial(
+                        _limit, self.limits, self.mode == PERMISSIONS and self.drops
+                    ),
+                )
+        finally:
+            for fd in fds:
+                os.close(fd)
         self._buffer = b""
 
     def _stop(self) -> None:
@@ -306,7 +395,7 @@ class Sandbox:
     def close(self) -> None:
         self._stop()
         shutil.rmtree(self.root, ignore_errors=True)
-        if self.drops:
+        if self.drops:  # outside bwrap, /tmp is shared
             remove_files_of(worker_uid())
 
     def __enter__(self) -> Sandbox:
