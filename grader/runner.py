@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import time
 import traceback
@@ -12,7 +13,14 @@ from types import SimpleNamespace
 
 from grader import results as R
 from grader.checking import REGISTRY, Check, Context, Fail
-from grader.sandbox import Limits, Sandbox, StudentError, WorkerFailed
+from grader.sandbox import (
+    Limits,
+    OutOfTime,
+    Sandbox,
+    StudentError,
+    UnreadableReply,
+    WorkerFailed,
+)
 
 EXERCISES = {
     1: "The chain rule for + and *",
@@ -90,6 +98,10 @@ def could_not_grade(exercises: list[int], why: str, extra: Sequence[Check] = ())
 def explain_student_error(exc: StudentError) -> tuple[str, str]:
     """(outcome, message) for an exception raised by the student's code."""
     where = f" ({exc.where})" if exc.where else ""
+    if isinstance(exc, OutOfTime):
+        return R.ERROR, exc.message
+    if isinstance(exc, UnreadableReply):
+        return R.WRONG, exc.message
     if exc.not_implemented:
         return R.NOT_IMPLEMENTED, f"not implemented yet: {exc.message or 'a stub'}{where}"
     missing = re.match(
@@ -98,11 +110,14 @@ def explain_student_error(exc: StudentError) -> tuple[str, str]:
     if exc.kind == "AttributeError" and missing:
         cls, attr = missing.groups()
         return R.MISSING, f"missing: {cls} has no `{attr}`{where}"
+    module = re.match(r"No module named '(\w+)", exc.message)
     if exc.kind in ("ModuleNotFoundError", "ImportError") and "torch" in exc.message:
         return R.ERROR, (
             f"your code imports torch{where}: the grader runs your code without PyTorch, "
             "so that the gradients are your own. Remove the import."
         )
+    if exc.kind == "ModuleNotFoundError" and module and module.group(1) != "micrograd":
+        return R.ERROR, f"{exc.kind}: {exc.message}{where}"  # the worker says what exists
     if exc.kind in ("ModuleNotFoundError", "ImportError"):
         return R.ERROR, f"{exc.kind}: {exc.message}{where}. Is every file of micrograd/ there?"
     if "File too large" in exc.message:
@@ -145,6 +160,26 @@ def run_check(check: Check, ctx: Context) -> R.CheckResult:
     return result(R.PASSED, note if isinstance(note, str) else "")
 
 
+# The time all of an exercise's checks may take together, wall clock, grader's side included:
+# ten times what the reference takes on a slow machine. A worker that stalls each request just
+# under its own limit (Limits.request_seconds) then costs one budget, not minutes; past it,
+# the exercise's remaining checks fail with "ran out of time", and the points earned stay.
+BUDGET_SECONDS = {1: 30.0, 2: 30.0, 3: 40.0, 4: 40.0, 5: 180.0}
+
+
+def budget_seconds(exercise: int) -> float:
+    """The exercise's budget; MICROGRAD_BUDGET_SCALE scales them all (tests, slow machines)."""
+    scale = float(os.environ.get("MICROGRAD_BUDGET_SCALE", "1") or 1)
+    return BUDGET_SECONDS.get(exercise, 60.0) * scale
+
+
+def out_of_time(exercise: int, seconds: float) -> str:
+    return (
+        f"ran out of time: exercise-{exercise}'s checks may take {seconds:g} s in all, and "
+        "your code took longer (far too slow, or stalling); the points earned before stay"
+    )
+
+
 def grade(
     workspace: Path,
     exercises: list[int],
@@ -158,10 +193,19 @@ def grade(
     report = R.Report(exercises=exercises, checks=[])
     with Sandbox(workspace, limits) as sandbox:
         ctx = Context(sandbox, pictures)
+        current = None
         for i, check in enumerate(checks):
             if progress:
                 progress(i, len(checks), f"exercise-{check.exercise}: {check.name}")
-            res = run_check(check, ctx)
+            if check.exercise != current:
+                current = check.exercise
+                seconds = budget_seconds(current)
+                sandbox.set_budget(seconds, out_of_time(current, seconds))
+            if sandbox.time_left() <= 0:
+                note = sandbox.budget_note
+                res = R.CheckResult(check.exercise, check.name, 0.0, check.points, R.ERROR, note)
+            else:
+                res = run_check(check, ctx)
             if res.details.get("nodes") and pictures is not None:
                 res.details["picture"] = str(draw_failure(res, pictures))
                 report.pictures.append(res.details["picture"])

@@ -106,12 +106,14 @@ def test_class_renamed(tmp_path):
 
 
 def test_engine_is_a_link_outside(tmp_path):
-    """A link is never followed: /etc/passwd does not become the student's engine.py."""
+    """A link leading outside the submission is refused: /etc/passwd does not become the
+    student's engine.py."""
     ws = make_workspace(tmp_path)
     (ws / "micrograd" / "engine.py").unlink()
     (ws / "micrograd" / "engine.py").symlink_to("/etc/passwd")
-    report = grade_hostile(ws)
-    assert_all_fail(report, "micrograd.engine")
+    report = grade_hostile(ws, codes=(2,))
+    assert report["score"] == 0
+    assert "outside the submission" in report["extra_data"]["error"]
     assert "root:" not in json.dumps(report)
 
 

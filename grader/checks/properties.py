@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import gc
 import io
 import math
-import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,6 +39,13 @@ def only_new_objects_collected() -> Iterator[None]:
         gc.unfreeze()
 
 
+@functools.cache
+def _hypothesis_home() -> Path:
+    home = tempfile.mkdtemp(prefix="micrograd-hypothesis-")
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
+    return Path(home)
+
+
 @only_new_objects_collected()
 def random_expressions(
     ctx: Context, ops: set[str], mode: str = "rules", examples: int = 25
@@ -46,8 +55,9 @@ def random_expressions(
 
     from grader.strategies import expressions
 
-    # hypothesis keeps a cache in ./.hypothesis: not in the folder the student grades from
-    set_hypothesis_home_dir(Path(tempfile.gettempdir()) / f"micrograd-grader-{os.getuid()}")
+    # hypothesis keeps a cache in ./.hypothesis: not in the folder the student grades from,
+    # nor at a predictable path that someone could create first (as a link): a fresh folder
+    set_hypothesis_home_dir(_hypothesis_home())
 
     stop: list[BaseException] = []  # after a worker failure, fail fast instead of retrying
 

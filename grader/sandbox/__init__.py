@@ -91,6 +91,20 @@ class StudentError(Exception):
         return self.kind == "NotImplementedError"
 
 
+class OutOfTime(StudentError):
+    """The exercise's time budget is spent: this check, and those after it, fail."""
+
+    def __init__(self, message: str):
+        super().__init__("OutOfTime", message, "")
+
+
+class UnreadableReply(StudentError):
+    """The worker's reply is not what the protocol says (malformed JSON, a wrong id...)."""
+
+    def __init__(self, message: str):
+        super().__init__("UnreadableReply", message, "")
+
+
 def clean(text: str) -> str:
     """Student text made safe to print and to put in XML: valid UTF-8, no control characters."""
     text = text.encode("utf-8", "replace").decode("utf-8")
@@ -316,6 +330,7 @@ class Sandbox:
         self.outputs: list[str] = []
         self.failures = 0
         self.timeouts_in_a_row = 0
+        self.set_budget(None)
 
     # -- process life ------------------------------------------------------------------
 
@@ -426,6 +441,9 @@ class Sandbox:
                 f"not run: the worker timed out {GIVE_UP_AFTER} times in a row "
                 "(an infinite loop when your code is imported, or far too slow)"
             )
+        left = self.time_left()
+        if left <= 0:
+            raise OutOfTime(self.budget_note)
         if self.proc is None:
             self._start()
         self._id = getattr(self, "_id", 0) + 1
@@ -434,10 +452,12 @@ class Sandbox:
             os.write(self._req_w, line)
         except OSError:
             self._fail()
-        reply = self._read_reply(timeout or self.limits.request_seconds)
+        reply = self._read_reply(min(timeout or self.limits.request_seconds, left))
         self.timeouts_in_a_row = 0
-        if reply.get("id") != self._id or not isinstance(reply.get("ok"), bool):
-            self._fail("the worker sent a malformed reply")
+        if not isinstance(reply, dict) or reply.get("id") != self._id:
+            self._unreadable("a reply to another request, or no reply object at all")
+        if not isinstance(reply.get("ok"), bool):
+            self._unreadable("a reply without its `ok` field")
         if not reply["ok"]:
             raise StudentError(
                 str(reply.get("error", "Error")),
@@ -446,11 +466,24 @@ class Sandbox:
             )
         return reply
 
-    def _read_reply(self, timeout: float) -> dict:
+    def set_budget(self, seconds: float | None, note: str = "") -> None:
+        """From now on, all requests together may take `seconds` (None: no budget); past it,
+        each raises OutOfTime(note)."""
+        self.deadline = None if seconds is None else time.monotonic() + seconds
+        self.budget_note = note or "ran out of time"
+
+    def time_left(self) -> float:
+        deadline = getattr(self, "deadline", None)
+        return math.inf if deadline is None else deadline - time.monotonic()
+
+    def _read_reply(self, timeout: float) -> object:
         deadline = time.monotonic() + timeout
         while b"\n" not in self._buffer:
             left = deadline - time.monotonic()
             if left <= 0:
+                if self.time_left() <= 0:  # the exercise's budget, not this request's limit
+                    self._stop()
+                    raise OutOfTime(self.budget_note)
                 self.timeouts_in_a_row += 1
                 self._fail(f"timed out after {timeout:g} s (an infinite loop, or far too slow)")
             ready, _, _ = select.select([self._rep_r], [], [], left)
@@ -465,9 +498,15 @@ class Sandbox:
         line, _, self._buffer = self._buffer.partition(b"\n")
         try:
             return json.loads(line, parse_constant=lambda c: None)
-        except ValueError:
-            self._fail("the worker sent a malformed reply")
+        except (ValueError, RecursionError) as exc:  # not JSON; an int of 5,000 digits
+            self._unreadable(f"not JSON ({str(exc)[:80]})")
         raise AssertionError  # unreachable
+
+    def _unreadable(self, why: str) -> None:
+        """A reply the grader cannot read: the student's wrong answer to this request. The
+        worker is replaced (what it sends next cannot be trusted to line up)."""
+        self._stop()
+        raise UnreadableReply(f"the grader could not read your code's reply: {why}")
 
     def _fail(self, reason: str | None = None) -> None:
         proc = self.proc
@@ -505,7 +544,10 @@ def finite(values: object, count: int | None = None) -> list[float] | None:
         return None
     out = []
     for v in values:
-        if type(v) not in (int, float) or not math.isfinite(v):
+        try:
+            if type(v) not in (int, float) or not math.isfinite(float(v)):
+                return None
+        except OverflowError:  # an int too large for a float
             return None
         out.append(float(v))
     return out
