@@ -263,6 +263,9 @@ def entry() -> None:
         else:
             print(exc.code, file=sys.stderr)
             code = 1
+    from grader.scratch import remove_all
+
+    remove_all()  # os._exit skips atexit
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import functools
 import gc
 import io
 import math
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from grader.checking import Context, judge_expression
 from grader.expressions import torch_values
 from grader.sandbox import StudentError, WorkerFailed
+from grader.scratch import private_folder
 
 
 @contextlib.contextmanager
@@ -41,9 +39,7 @@ def only_new_objects_collected() -> Iterator[None]:
 
 @functools.cache
 def _hypothesis_home() -> Path:
-    home = tempfile.mkdtemp(prefix="micrograd-hypothesis-")
-    atexit.register(shutil.rmtree, home, ignore_errors=True)
-    return Path(home)
+    return private_folder("micrograd-hypothesis-")
 
 
 @only_new_objects_collected()

@@ -25,7 +25,6 @@ the interpreter is the system's where ours sits under /root, and numpy is copied
 
 from __future__ import annotations
 
-import atexit
 import functools
 import importlib.util
 import os
@@ -33,8 +32,9 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-import tempfile
 from pathlib import Path
+
+from grader.scratch import private_folder
 
 TMP_BYTES = 32 * 1024**2  # /tmp: the cwd, HOME and any file the worker writes
 SHM_BYTES = 8 * 1024**2  # /dev/shm (POSIX shared memory, multiprocessing's semaphores)
@@ -108,17 +108,24 @@ def numpy_dirs(as_other_user: bool, alone: bool = False) -> tuple[str, ...]:
     dirs = [pkg, *([libs] if os.path.isdir(libs) else [])]
     if not alone and (not as_other_user or all(reachable(d) for d in dirs)):
         return tuple(dirs)
-    staging = tempfile.mkdtemp(prefix="micrograd-numpy-")
-    atexit.register(shutil.rmtree, staging, ignore_errors=True)
+    staging = str(private_folder("micrograd-numpy-"))
     os.chmod(staging, 0o755)
-    for d in dirs:
+    for d in dirs:  # hard links where one file system holds both: no copying
         shutil.copytree(
             d,
             os.path.join(staging, os.path.basename(d)),
             symlinks=True,
             ignore=shutil.ignore_patterns("tests", "__pycache__"),
+            copy_function=_link_or_copy,
         )
     return tuple(os.path.join(staging, os.path.basename(d)) for d in dirs)
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
 
 
 def _hidden_in(lib: str, stdlib: str) -> list[str]:
