@@ -24,7 +24,7 @@ from grader import reports
 from grader import results as R
 from grader.checking import Check
 from grader.runner import grade_submission, load_extra_checks
-from grader.sandbox import die_with_parent
+from grader.sandbox import die_with_parent, protect
 
 
 def status_of(report: R.Report) -> tuple[str, str]:
@@ -80,6 +80,7 @@ def relative_pictures(report: R.Report, out: Path) -> None:
 
 def grade_one(task: dict, exercises: list[int], extra: Sequence[Check]) -> dict:
     out = Path(task["out"])
+    protect([Path(task["entry"]).parent, out.parents[1]])  # classmates, their results
     report = grade_submission(Path(task["entry"]), exercises, out / "pictures", extra=extra)
     relative_pictures(report, out)
     status, note = status_of(report)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import os
 import re
 import time
@@ -242,6 +243,11 @@ def draw_failure(res: R.CheckResult, folder: Path) -> Path:
     return draw_dot(nodes[-1], folder / f"{slug}.svg", mark=mark)
 
 
+def check_folders(checks: Sequence[Check]) -> list[Path]:
+    """The folders the (instructor's) checks were loaded from."""
+    return sorted({Path(inspect.getfile(c.run)).resolve().parent for c in checks})
+
+
 def grade_submission(
     submission: Path,
     exercises: list[int],
@@ -253,11 +259,13 @@ def grade_submission(
 
     One that cannot be read, and a bug in the grader, both end as a report that says why.
     """
-    from grader.sandbox import TooLarge
+    from grader.sandbox import TooLarge, protect
     from grader.submission import SubmissionError, open_submission
 
     start = time.monotonic()
     try:
+        # where namespaces are forbidden, what workers must not read is denied to them
+        protect([submission, *([pictures] if pictures else []), *check_folders(extra)])
         with open_submission(submission) as workspace:
             report = grade(workspace, exercises, pictures, progress=progress, extra=extra)
     except (SubmissionError, TooLarge) as exc:

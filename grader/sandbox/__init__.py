@@ -40,7 +40,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.sandbox import policy, seccomp
+from grader.sandbox import acl, policy, seccomp
 
 WORKER = Path(__file__).parent / "worker"  # the package student code can see
 BWRAP, PERMISSIONS, UNPROTECTED = "bwrap", "permissions", "unprotected"
@@ -48,6 +48,7 @@ BWRAP, PERMISSIONS, UNPROTECTED = "bwrap", "permissions", "unprotected"
 # unlike a shared `nobody`, its process limit and files are not shared with another worker
 # running beside it (a batch grades several submissions at once).
 UID_BASE = 200_000
+KIT = Path(__file__).resolve().parents[2]  # the kit's source tree (grader/sandbox/ is in it)
 
 
 def worker_uid() -> int:
@@ -125,7 +126,8 @@ def _accessible_to_nobody(path: Path) -> bool:
 def _interpreter(as_nobody: bool) -> str:
     """A Python of our version that the worker's user can run."""
     here = Path(sys.executable)
-    if not as_nobody or _accessible_to_nobody(here):
+    inside_kit = KIT in Path(os.path.abspath(here)).parents  # denied to workers (acl.py)
+    if not as_nobody or (_accessible_to_nobody(here) and not inside_kit):
         return str(here)
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
     for candidate in [shutil.which(version, path="/usr/bin:/usr/local/bin:/bin")]:
@@ -143,7 +145,7 @@ def isolation() -> tuple[list[str], bool]:
     candidates = []
     can_drop = root and shutil.which("setpriv") and _interpreter(True)
     if unshare and can_drop:
-        pid_net = [unshare, "--pid", "--fork", "--kill-child", "--net", "--"]
+        pid_net = [unshare, "--pid", "--fork", "--kill-child", "--net", "--ipc", "--"]
         candidates.append((pid_net, True))
     if unshare and not root:
         base = [unshare, "--user", "--map-root-user", "--pid", "--fork", "--kill-child", "--net"]
@@ -159,14 +161,11 @@ def isolation() -> tuple[list[str], bool]:
 
 
 def _drop() -> list[str]:
-    """setpriv's command prefix that runs the rest as the worker's own user, no groups."""
+    """setpriv's command prefix that runs the rest as the worker's own user, whose one other
+    group is the workers' (acl.WORKERS: what is denied to it is denied to every worker)."""
     uid = worker_uid()
-    return [
-        shutil.which("setpriv") or "setpriv",
-        f"--reuid={uid}",
-        f"--regid={uid}",
-        "--clear-groups",
-    ]
+    setpriv = shutil.which("setpriv") or "setpriv"
+    return [setpriv, f"--reuid={uid}", f"--regid={uid}", f"--groups={acl.WORKERS}"]
 
 
 def bwrap_command(worker: Path, submission: Path, python_args: list[str]) -> tuple[list[str], int]:
@@ -210,9 +209,49 @@ def mode() -> str:
     forced = os.environ.get("MICROGRAD_SANDBOX", "")
     if forced == BWRAP or (not forced and _bwrap_works()):
         return BWRAP
-    if forced in ("", PERMISSIONS) and isolation()[1]:
+    if forced in ("", PERMISSIONS) and isolation()[1] and _acls_work():
         return PERMISSIONS
     return UNPROTECTED
+
+
+def _acls_work() -> bool:
+    probe = Path(tempfile.mkdtemp(prefix="micrograd-probe-"))
+    try:
+        acl.deny_workers(probe)
+        return True
+    except acl.CannotProtect:
+        return False
+    finally:
+        shutil.rmtree(probe, ignore_errors=True)
+
+
+WRITABLE_BY_ALL = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/var/lock", "/dev/mqueue")
+
+
+def protect(paths: list[Path]) -> None:
+    """In "permissions" mode, make `paths` unreadable to every worker (acl.py); elsewhere
+    nothing to do: in bwrap they do not exist, and a normal user's worker is the user."""
+    if mode() != PERMISSIONS:
+        return
+    # never a folder the workers must cross to reach their own copies (/, /tmp, ...)
+    needed = {Path("/"), *map(Path, WRITABLE_BY_ALL), *Path(tempfile.gettempdir()).parents}
+    needed.add(Path(tempfile.gettempdir()))
+    for path in paths:
+        if Path(path).resolve() not in needed:
+            acl.deny_workers(Path(path))
+
+
+@functools.cache
+def _always_protected() -> tuple[Path, ...]:
+    """The kit, the grader's site-packages (torch), and every other Python's packages."""
+    import site
+
+    python, stdlib, libdir = policy.interpreter(True)
+    found = [KIT, *map(Path, site.getsitepackages()), Path(site.getusersitepackages())]
+    for lib in {*policy.SYSTEM_LIBS, "/usr/local/lib", libdir}:
+        if os.path.isdir(lib):
+            found += map(Path, policy._hidden_in(os.path.realpath(lib), stdlib))
+    return tuple(p for p in found if p.exists())
 
 
 def die_with_parent() -> None:
@@ -254,6 +293,39 @@ def remove_files_of(uid: int) -> None:
                     os.unlink(entry.path)
             except OSError:
                 pass
+
+
+def kill_processes_of(uid: int, wait: float = 2.0) -> None:
+    """SIGKILL every process of user `uid` and wait (up to `wait` s) until none is left."""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        left = []
+        for proc in Path("/proc").iterdir():
+            try:
+                if proc.name.isdigit() and proc.stat().st_uid == uid:
+                    left.append(int(proc.name))
+                    os.kill(int(proc.name), signal.SIGKILL)
+            except OSError:
+                pass
+        if not left:
+            return
+        time.sleep(0.005)
+
+
+def remove_shared_memory_of(uid: int) -> None:
+    """Remove the System V shared memory segments user `uid` made (outside bwrap, where they
+    would stay in RAM after the worker: no IPC namespace of its own ends them)."""
+    try:
+        lines = Path("/proc/sysvipc/shm").read_text().splitlines()[1:]
+    except OSError:
+        return
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    for line in lines:
+        fields = line.split()  # key shmid perms size cpid lpid nattch uid gid cuid ...
+        if len(fields) > 9 and uid in (int(fields[7]), int(fields[9])):
+            libc.shmctl(int(fields[1]), 0, None)  # IPC_RMID
 
 
 def _limit(limits: Limits, as_nobody: bool) -> None:  # runs in the child between fork and exec
@@ -302,6 +374,11 @@ class Sandbox:
     def __init__(self, workspace: Path, limits: Limits | None = None):
         self.limits = limits or Limits()
         self.mode = mode()
+        if self.mode == PERMISSIONS:
+            protect(list(_always_protected()))
+            for folder in WRITABLE_BY_ALL:  # the worker writes nowhere: no disk to fill
+                if os.path.isdir(folder):
+                    acl.deny_workers(Path(folder), allow=0o5)
         self.prefix, self.drops = isolation() if self.mode != BWRAP else ([], False)
         # A fresh private folder (mkdtemp: mode 0700, an unpredictable name) that only its
         # contents are opened up from: the copies the worker reads, and its scratch folder.
@@ -322,7 +399,7 @@ class Sandbox:
         self.scratch.mkdir()
         for path in [self.root, *self.root.rglob("*")]:
             path.chmod(0o755 if path.is_dir() else 0o644)
-        if self.drops:
+        if self.drops and self.mode != PERMISSIONS:
             uid = worker_uid()
             os.chown(self.scratch, uid, uid)
         self.output_path = self.root / "output.txt"
@@ -388,6 +465,10 @@ class Sandbox:
             pass
         self.proc.kill()
         self.proc.wait()
+        if self.mode == PERMISSIONS:
+            # its processes die with it, but are reaped a moment later; the next worker's
+            # process limit of 1 counts them until then
+            kill_processes_of(worker_uid())
         for fd in (self._req_w, self._rep_r):
             try:
                 os.close(fd)
@@ -410,8 +491,9 @@ class Sandbox:
     def close(self) -> None:
         self._stop()
         shutil.rmtree(self.root, ignore_errors=True)
-        if self.drops:  # outside bwrap, /tmp is shared
+        if self.drops:  # outside bwrap, /tmp and System V IPC are shared
             remove_files_of(worker_uid())
+            remove_shared_memory_of(worker_uid())
 
     def __enter__(self) -> Sandbox:
         return self
@@ -506,7 +588,9 @@ class Sandbox:
         """A reply the grader cannot read: the student's wrong answer to this request. The
         worker is replaced (what it sends next cannot be trusted to line up)."""
         self._stop()
-        raise UnreadableReply(f"the grader could not read your code's reply: {why}")
+        raise UnreadableReply(
+            f"your code sent a malformed reply, which the grader cannot read: {why}"
+        )
 
     def _fail(self, reason: str | None = None) -> None:
         proc = self.proc
