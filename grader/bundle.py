@@ -85,7 +85,9 @@ def _add(zf: zipfile.ZipFile, name: str, data: bytes, mode: int) -> None:
     zf.writestr(info, data)
 
 
-def build_gradescope(out: Path, kit: Path | None = None, extra_checks: Path | None = None) -> int:
+def build_gradescope(
+    out: Path, kit: Path | None = None, extra_checks: Path | None = None, unsafe: bool = False
+) -> int:
     """Write the bundle of `kit` (this kit's source tree) to `out`; return its file count.
 
     An instructor's extra checks (the *.py of `extra_checks`) go in as kit/extra-checks/, and
@@ -98,6 +100,7 @@ def build_gradescope(out: Path, kit: Path | None = None, extra_checks: Path | No
     max_score = sum(c.points for c in checks_for(list(EXERCISES), extra))
     run_autograder = (TEMPLATES / "run_autograder").read_text()
     run_autograder = run_autograder.replace("@MAX_SCORE@", f"{max_score:g}")
+    run_autograder = run_autograder.replace("@REQUIRE_SANDBOX@", "0" if unsafe else "1")
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")  # never a half-written OUT
     try:
@@ -127,14 +130,19 @@ def bundle() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="A folder of the instructor's own checks (*.py using @check), graded too.",
 )
-def gradescope(out: Path, extra_checks: Path | None) -> None:
+@click.option(
+    "--unsafe-no-sandbox",
+    is_flag=True,
+    help="Grade even where student code cannot be sandboxed (no bwrap, no root).",
+)
+def gradescope(out: Path, extra_checks: Path | None, unsafe_no_sandbox: bool) -> None:
     """Write a Gradescope autograder bundle to OUT (a .zip).
 
     Upload OUT as the assignment's autograder (Ubuntu base image); students submit a workspace
     folder (zipped), a notebook, or their micrograd/*.py files.
     """
     try:
-        count = build_gradescope(out, extra_checks=extra_checks)
+        count = build_gradescope(out, extra_checks=extra_checks, unsafe=unsafe_no_sandbox)
     except ExtraChecksError as exc:
         raise click.UsageError(str(exc)) from None
     size = out.stat().st_size / 1024

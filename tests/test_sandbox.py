@@ -9,6 +9,7 @@ as a normal user (tests/test_normal_user.py) and in "permissions" mode (MICROGRA
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -317,3 +318,41 @@ def test_a_malformed_reply_raises_unreadable(tmp_path):
     ws = make_workspace(tmp_path, files={"engine.py": forge + STUB_ENGINE})
     with Sandbox(ws) as sandbox, pytest.raises(UnreadableReply):
         sandbox.request("ops")
+
+
+def test_a_batch_attack_gets_nothing(tmp_path):
+    """In a batch, mallory's code reaches for alice's engine, the hidden checks, alice's
+    feedback and the gradebook: she scores what the stubs score, alice keeps hers."""
+    from tests.test_batch import grade_batch, gradebook, workspace
+
+    submissions, out, hidden = tmp_path / "submissions", tmp_path / "grades", tmp_path / "hidden"
+    submissions.mkdir()
+    shutil.copytree(ROOT / "examples" / "extra-checks", hidden)
+    workspace(submissions / "alice")
+    body = f"""
+    import os
+    for _path in [
+        {str(submissions / "alice" / "micrograd" / "engine.py")!r},
+        *[os.path.join({str(hidden)!r}, f) for f in os.listdir({str(hidden)!r})],
+        {str(out / "students" / "alice" / "feedback.md")!r},
+    ]:
+        try:
+            open(_path).read()
+            return {ENGINE_TEXT!r}
+        except OSError:
+            pass
+    try:
+        open({str(out / "gradebook.csv")!r}, "a").write("mallory,graded,99\\n")
+        return {ENGINE_TEXT!r}
+    except OSError:
+        pass
+"""
+    workspace(submissions / "mallory", files=attack(body))
+    before = tree_hash(submissions / "alice")
+    args = ["--out", str(out), "-e", "1", "--jobs", "1", "--extra-checks", str(hidden)]
+    result = grade_batch(str(submissions), *args)
+    rows = {r["student"]: r for r in gradebook(out)}
+    assert sorted(rows) == ["alice", "mallory"], result.stderr
+    assert rows["mallory"]["status"] == "graded" and float(rows["mallory"]["total"]) == 0
+    assert float(rows["alice"]["total"]) > 0
+    assert tree_hash(submissions / "alice") == before

@@ -44,6 +44,14 @@ from grader.sandbox import acl, policy, seccomp
 
 WORKER = Path(__file__).parent / "worker"  # the package student code can see
 BWRAP, PERMISSIONS, UNPROTECTED = "bwrap", "permissions", "unprotected"
+NO_SANDBOX = (
+    "student code cannot be sandboxed here: bubblewrap (bwrap) is missing or cannot run, and "
+    "the grader is not root"
+)
+NO_SANDBOX_NOTE = (
+    "bubblewrap is not installed, so your code ran with basic isolation only (fine for your "
+    "own work; `sudo apt-get install bubblewrap` for the full sandbox)"
+)
 # As root, the worker runs as a user of its own, UID_BASE + the grader's pid: unprivileged, and
 # unlike a shared `nobody`, its process limit and files are not shared with another worker
 # running beside it (a batch grades several submissions at once).
@@ -160,12 +168,14 @@ def isolation() -> tuple[list[str], bool]:
     return [], False
 
 
-def _drop() -> list[str]:
+def _drop(workers_group: bool = True) -> list[str]:
     """setpriv's command prefix that runs the rest as the worker's own user, whose one other
-    group is the workers' (acl.WORKERS: what is denied to it is denied to every worker)."""
+    group is the workers' (acl.WORKERS: what is denied to it is denied to every worker). bwrap
+    goes without it: it must reach numpy in a site-packages that ACLs may close to workers."""
     uid = worker_uid()
     setpriv = shutil.which("setpriv") or "setpriv"
-    return [setpriv, f"--reuid={uid}", f"--regid={uid}", f"--groups={acl.WORKERS}"]
+    groups = f"--groups={acl.WORKERS}" if workers_group else "--clear-groups"
+    return [setpriv, f"--reuid={uid}", f"--regid={uid}", groups]
 
 
 def bwrap_command(worker: Path, submission: Path, python_args: list[str]) -> tuple[list[str], int]:
@@ -175,7 +185,7 @@ def bwrap_command(worker: Path, submission: Path, python_args: list[str]) -> tup
     seccomp_fd = seccomp.pipe_with_program()
     bwrap = shutil.which("bwrap") or "bwrap"
     args = policy.bwrap_args(worker, submission, python_args, as_other_user=root)
-    return [*(_drop() if root else []), bwrap, "--seccomp", str(seccomp_fd), *args], seccomp_fd
+    return [*(_drop(False) if root else []), bwrap, "--seccomp", str(seccomp_fd), *args], seccomp_fd
 
 
 def _bwrap_works() -> bool:
