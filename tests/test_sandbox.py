@@ -356,3 +356,34 @@ def test_a_batch_attack_gets_nothing(tmp_path):
     assert rows["mallory"]["status"] == "graded" and float(rows["mallory"]["total"]) == 0
     assert float(rows["alice"]["total"]) > 0
     assert tree_hash(submissions / "alice") == before
+
+
+def _cli(*args: str, **env: str) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "grader.cli", *args]
+    full_env = {**os.environ, **env}
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=ROOT, env=full_env)
+
+
+def test_without_a_sandbox_grade_says_so_and_batch_refuses(tmp_path):
+    ws = make_workspace(tmp_path)
+    unsafe = {"MICROGRAD_SANDBOX": "unprotected"}
+    one = _cli("exercise-1", "--submission", str(ws), **unsafe)
+    assert one.returncode == 0, one.stderr
+    assert one.stderr.count("basic isolation only") == 1
+    (tmp_path / "class").mkdir()
+    shutil.move(ws, tmp_path / "class" / "alice")
+    out = tmp_path / "grades"
+    batch = _cli("batch", str(tmp_path / "class"), "--out", str(out), "-e", "1", **unsafe)
+    assert batch.returncode == 2 and "--unsafe-no-sandbox" in batch.stderr
+    assert not (out / "gradebook.csv").exists()
+    gradescope = _cli(
+        "all",
+        "--submission",
+        str(tmp_path / "class" / "alice"),
+        "--format",
+        "json",
+        MICROGRAD_REQUIRE_SANDBOX="1",
+        **unsafe,
+    )
+    assert gradescope.returncode == 2
+    assert "cannot be sandboxed" in gradescope.stdout
