@@ -12,61 +12,49 @@ nox.options.reuse_existing_virtualenvs = True
 PYTHON = "3.11"
 
 
-def system_graphviz(session: nox.Session) -> None:
-    """Graphviz's `dot` draws the pictures; it is a system package, not a Python one, so it is
-    installed with apt-get where that is possible (as root), and its tests skip elsewhere."""
-    if shutil.which("dot"):
-        return
-    if os.geteuid() == 0 and shutil.which("apt-get"):
+# command -> the Debian package that has it: graphviz's `dot` draws the pictures; bubblewrap's
+# `bwrap` sandboxes student code (tests/test_sandbox.py); chromium opens report.html and
+# feedback.html in the page tests (tests/browser.py). System packages, not Python ones.
+SYSTEM_PACKAGES = {"dot": "graphviz", "bwrap": "bubblewrap", "chromium": "chromium"}
+
+
+def system_packages(session: nox.Session, *commands: str) -> None:
+    """Install the packages of `commands` (default: all of SYSTEM_PACKAGES) that are missing,
+    with apt-get where that is possible (as root); elsewhere the picture and browser tests
+    skip, and the sandbox falls back (README: Security model)."""
+    wanted = {cmd: SYSTEM_PACKAGES[cmd] for cmd in commands or SYSTEM_PACKAGES}
+    missing = [pkg for cmd, pkg in wanted.items() if not shutil.which(cmd)]
+    if missing and os.geteuid() == 0 and shutil.which("apt-get"):
         env = {"DEBIAN_FRONTEND": "noninteractive"}
-        anything = list(range(256))  # a failure here only means the pictures stay .dot files
+        anything = list(range(256))  # a failure is reported below, by what is still missing
         session.run("apt-get", "update", "-qq", external=True, success_codes=anything, env=env)
         session.run(
             "apt-get",
             "install",
             "-y",
             "-qq",
-            "graphviz",
+            *missing,
             external=True,
             success_codes=anything,
             env=env,
         )
-    if not shutil.which("dot"):
-        session.warn("graphviz's dot is missing (apt-get install graphviz): SVG tests will skip")
-
-
-def system_chromium(session: nox.Session) -> None:
-    """Debian's chromium opens report.html and feedback.html in the page tests (driven over
-    its DevTools pipe, tests/browser.py); installed like graphviz, and those tests skip
-    (saying why) where it cannot be."""
-    if shutil.which("chromium"):
-        return
-    if os.geteuid() == 0 and shutil.which("apt-get"):
-        env = {"DEBIAN_FRONTEND": "noninteractive"}
-        anything = list(range(256))  # a failure here only means the browser tests skip
-        session.run("apt-get", "update", "-qq", external=True, success_codes=anything, env=env)
-        session.run(
-            "apt-get",
-            "install",
-            "-y",
-            "-qq",
-            "chromium",
-            external=True,
-            success_codes=anything,
-            env=env,
-        )
-    if not shutil.which("chromium"):
-        session.warn("chromium is missing (apt-get install chromium): browser tests will skip")
+    for cmd, pkg in wanted.items():
+        if not shutil.which(cmd):
+            session.warn(f"{cmd} is missing (apt-get install {pkg})")
 
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Run the kit's full test suite (pytest; extra arguments pass through)."""
-    system_graphviz(session)
-    system_chromium(session)
+    system_packages(session)
     session.install("-e", ".[test]")
     session.run("python", "tools/generate.py", "--check")
     session.run("pytest", *session.posargs)
+    if os.geteuid() == 0 and not session.posargs:
+        # the sandbox where namespaces are forbidden (Docker's default), forced: ACLs, a
+        # worker user of its own; the same hostile submissions must get nothing
+        hostile = ["tests/test_sandbox.py", "tests/test_hostile.py"]
+        session.run("pytest", "-q", *hostile, env={"MICROGRAD_SANDBOX": "permissions"})
 
 
 @nox.session(python=PYTHON)
@@ -80,7 +68,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHON, default=False)
 def build(session: nox.Session) -> None:
     """Regenerate exercises/, the notebooks and solutions/ from reference/."""
-    system_graphviz(session)  # draws the pages' pictures
+    system_packages(session, "dot")  # the pages' pictures
     session.install("nbformat>=5.9")
     session.run("python", "tools/generate.py", *session.posargs)
 
@@ -93,6 +81,7 @@ def grade(session: nox.Session) -> None:
             "usage: nox -s grade -- SUBMISSIONS [--out grades] [--jobs N] [-e N] "
             "[--extra-checks DIR] (all options: grade batch --help)"
         )
+    system_packages(session, "bwrap", "dot")  # the sandbox, the failing graphs
     session.install("-e", ".")
     # Exit 1 means "graded, but some submissions could not be": the gradebook says which.
     session.run("grade", "batch", *session.posargs, success_codes=[0, 1])
@@ -101,6 +90,7 @@ def grade(session: nox.Session) -> None:
 @nox.session(python=PYTHON, default=False)
 def demo(session: nox.Session) -> None:
     """Grade a synthetic class of 40 end to end and check it against grading each alone."""
+    system_packages(session, "bwrap", "dot")
     session.install("-e", ".")
     session.run("python", "tools/demo.py", *session.posargs)
 

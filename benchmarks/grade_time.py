@@ -10,6 +10,7 @@ import argparse
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,6 +28,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     grade = shutil.which("grade") or str(Path(sys.executable).with_name("grade"))
+    pictures = tempfile.mkdtemp(prefix="grade-bench-")  # not a predictable path in /tmp
     torch_cmd = [sys.executable, "-c", "import torch"]
     for n in range(1, 6):
         cmd = [
@@ -35,7 +37,7 @@ def main() -> None:
             "--submission",
             "reference",
             "--pictures",
-            "/tmp/grade-bench",
+            pictures,
         ]
         t_torch, t_grade = [], []
         for _ in range(args.repeat):
@@ -44,9 +46,17 @@ def main() -> None:
         ratio = min(t_grade) / min(t_torch)
         goal = "goal <= 1.5" if n <= 4 else "no goal (trains a model)"
         print(
-            f"exercise-{n}: grade {min(t_grade):.2f} s, import torch {min(t_torch):.2f} s, "
+            f"exercise-{n} ({mode()} sandbox): grade {min(t_grade):.2f} s, "
+            f"import torch {min(t_torch):.2f} s, "
             f"ratio {ratio:.2f} ({goal})"
         )
+    shutil.rmtree(pictures, ignore_errors=True)
+
+
+def mode() -> str:
+    from grader.sandbox import mode
+
+    return mode()
 
 
 if __name__ == "__main__":

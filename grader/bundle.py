@@ -91,6 +91,7 @@ def build_gradescope(
     extra_checks: Path | None = None,
     visibility: str = "after_published",
     course_secret: Path | None = None,
+    unsafe: bool = False,
 ) -> int:
     """Write the bundle of `kit` (this kit's source tree) to `out`; return its file count.
 
@@ -107,6 +108,7 @@ def build_gradescope(
     run_autograder = (TEMPLATES / "run_autograder").read_text()
     run_autograder = run_autograder.replace("@MAX_SCORE@", f"{max_score:g}")
     run_autograder = run_autograder.replace("@EXTRA_VISIBILITY@", visibility)
+    run_autograder = run_autograder.replace("@REQUIRE_SANDBOX@", "0" if unsafe else "1")
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")  # never a half-written OUT
     try:
@@ -152,8 +154,17 @@ def bundle() -> None:
     help="A file whose first line is the course's secret; the bundle carries it and grades "
     "with it.",
 )
+@click.option(
+    "--unsafe-no-sandbox",
+    is_flag=True,
+    help="Grade even where student code cannot be sandboxed (no bwrap, no root).",
+)
 def gradescope(
-    out: Path, extra_checks: Path | None, visibility: str, course_secret_file: Path | None
+    out: Path,
+    extra_checks: Path | None,
+    visibility: str,
+    course_secret_file: Path | None,
+    unsafe_no_sandbox: bool,
 ) -> None:
     """Write a Gradescope autograder bundle to OUT (a .zip).
 
@@ -166,6 +177,7 @@ def gradescope(
             extra_checks=extra_checks,
             visibility=visibility,
             course_secret=course_secret_file,
+            unsafe=unsafe_no_sandbox,
         )
     except ExtraChecksError as exc:
         raise click.UsageError(str(exc)) from None

@@ -26,9 +26,12 @@ from grader.runner import (
     EXERCISES,
     ExtraChecksError,
     checks_for,
+    could_not_grade,
     grade_submission,
     load_extra_checks,
 )
+from grader.sandbox import NO_SANDBOX, NO_SANDBOX_NOTE, UNPROTECTED
+from grader.sandbox import mode as sandbox_mode
 from grader.submission import with_notebooks
 
 HISTORY_FILE = ".grade-history.json"
@@ -65,10 +68,15 @@ def run(
         where = workspace.current() if submission is None else submission
         history = (where if where.is_dir() else where.parent) / HISTORY_FILE
     kept = History(history) if history is not None else None
-    with opened as submission:
-        report = grade_submission(submission, exercises, pictures, progress, extra, kept)
-    if kept is not None and not report.error:
-        kept.save()
+    if sandbox_mode() == UNPROTECTED and os.environ.get("MICROGRAD_REQUIRE_SANDBOX") == "1":
+        report = could_not_grade(exercises, NO_SANDBOX, extra)  # a Gradescope bundle
+    else:
+        with opened as submission:
+            report = grade_submission(submission, exercises, pictures, progress, extra, kept)
+        if kept is not None and not report.error:
+            kept.save()
+    if sandbox_mode() == UNPROTECTED:
+        click.echo(f"note: {NO_SANDBOX_NOTE}", err=True)
     if show_progress:
         click.echo("\r\033[K", nl=False, err=True)
     if fmt == "text":
@@ -304,6 +312,12 @@ main.add_command(bundle)
     help="Seconds one submission may take in all before it is recorded as timed out.",
 )
 @click.option("--force", is_flag=True, help="Grade every submission again, changed or not.")
+@click.option(
+    "--unsafe-no-sandbox",
+    is_flag=True,
+    help="Grade even where student code cannot be sandboxed (no bwrap, not root): each "
+    "submission could then read and change the others, the kit and the gradebook.",
+)
 def batch_command(
     submissions: Path,
     out: Path,
@@ -312,6 +326,7 @@ def batch_command(
     extra_checks: Path | None,
     timeout: float,
     force: bool,
+    unsafe_no_sandbox: bool,
 ) -> None:
     """Grade every entry of SUBMISSIONS: one per student (a folder, .zip or .ipynb named by
     the student's id) into OUT/gradebook.csv, OUT/summary.md and OUT/students/ID/.
@@ -329,6 +344,12 @@ def batch_command(
             load_extra_checks(extra_checks)
         except ExtraChecksError as exc:
             raise click.UsageError(str(exc)) from None
+    if sandbox_mode() == UNPROTECTED and not unsafe_no_sandbox:
+        click.echo(
+            f"Error: {NO_SANDBOX}, so grade batch will not run (or pass --unsafe-no-sandbox)",
+            err=True,
+        )
+        sys.exit(2)
     if out.resolve().is_relative_to(submissions.resolve()):
         raise click.UsageError("--out must not be inside SUBMISSIONS (it would be graded)")
     chosen = sorted(set(exercises)) or list(EXERCISES)
@@ -426,6 +447,9 @@ def entry() -> None:
         else:
             print(exc.code, file=sys.stderr)
             code = 1
+    from grader.scratch import remove_all
+
+    remove_all()  # os._exit skips atexit
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

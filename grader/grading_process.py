@@ -24,7 +24,7 @@ from grader import lookalike, receipt, report_page, reports
 from grader import results as R
 from grader.checking import Check
 from grader.runner import grade_submission, load_extra_checks
-from grader.sandbox import die_with_parent
+from grader.sandbox import die_with_parent, protect
 
 
 def status_of(report: R.Report) -> tuple[str, str]:
@@ -88,6 +88,7 @@ def grade_one(
     task: dict, exercises: list[int], extra: Sequence[Check], grader_hash: str = ""
 ) -> dict:
     out, entry = Path(task["out"]), Path(task["entry"])
+    protect([entry.parent, out.parents[1]])  # classmates, their results
     report = grade_submission(entry, exercises, out / "pictures", extra=extra)
     relative_pictures(report, out)
     status, note = status_of(report)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import logging
+import os
 import re
 import time
 import traceback
@@ -14,7 +16,14 @@ from types import SimpleNamespace
 from grader import results as R
 from grader.checking import REGISTRY, Check, Context, Fail
 from grader.hints import History, choose
-from grader.sandbox import Limits, Sandbox, StudentError, WorkerFailed
+from grader.sandbox import (
+    Limits,
+    OutOfTime,
+    Sandbox,
+    StudentError,
+    UnreadableReply,
+    WorkerFailed,
+)
 
 log = logging.getLogger("grader")
 
@@ -96,6 +105,10 @@ def could_not_grade(exercises: list[int], why: str, extra: Sequence[Check] = ())
 def explain_student_error(exc: StudentError) -> tuple[str, str]:
     """(outcome, message) for an exception raised by the student's code."""
     where = f" ({exc.where})" if exc.where else ""
+    if isinstance(exc, OutOfTime):
+        return R.ERROR, exc.message
+    if isinstance(exc, UnreadableReply):
+        return R.WRONG, exc.message
     if exc.not_implemented:
         return R.NOT_IMPLEMENTED, f"not implemented yet: {exc.message or 'a stub'}{where}"
     missing = re.match(
@@ -104,11 +117,14 @@ def explain_student_error(exc: StudentError) -> tuple[str, str]:
     if exc.kind == "AttributeError" and missing:
         cls, attr = missing.groups()
         return R.MISSING, f"missing: {cls} has no `{attr}`{where}"
+    module = re.match(r"No module named '(\w+)", exc.message)
     if exc.kind in ("ModuleNotFoundError", "ImportError") and "torch" in exc.message:
         return R.ERROR, (
             f"your code imports torch{where}: the grader runs your code without PyTorch, "
             "so that the gradients are your own. Remove the import."
         )
+    if exc.kind == "ModuleNotFoundError" and module and module.group(1) != "micrograd":
+        return R.ERROR, f"{exc.kind}: {exc.message}{where}"  # the worker says what exists
     if exc.kind in ("ModuleNotFoundError", "ImportError"):
         return R.ERROR, f"{exc.kind}: {exc.message}{where}. Is every file of micrograd/ there?"
     if "File too large" in exc.message:
@@ -160,6 +176,26 @@ def run_check(check: Check, ctx: Context) -> R.CheckResult:
     return result(R.PASSED, note if isinstance(note, str) else "")
 
 
+# The time all of an exercise's checks may take together, wall clock, grader's side included:
+# ten times what the reference takes on a slow machine. A worker that stalls each request just
+# under its own limit (Limits.request_seconds) then costs one budget, not minutes; past it,
+# the exercise's remaining checks fail with "ran out of time", and the points earned stay.
+BUDGET_SECONDS = {1: 30.0, 2: 30.0, 3: 40.0, 4: 40.0, 5: 180.0}
+
+
+def budget_seconds(exercise: int) -> float:
+    """The exercise's budget; MICROGRAD_BUDGET_SCALE scales them all (tests, slow machines)."""
+    scale = float(os.environ.get("MICROGRAD_BUDGET_SCALE", "1") or 1)
+    return BUDGET_SECONDS.get(exercise, 60.0) * scale
+
+
+def out_of_time(exercise: int, seconds: float) -> str:
+    return (
+        f"ran out of time: exercise-{exercise}'s checks may take {seconds:g} s in all, and "
+        "your code took longer (far too slow, or stalling); the points earned before stay"
+    )
+
+
 def grade(
     workspace: Path,
     exercises: list[int],
@@ -170,14 +206,32 @@ def grade(
     history: History | None = None,
 ) -> R.Report:
     start = time.monotonic()
+    # MICROGRAD_TOTAL_SECONDS: a limit on the whole run (run_autograder sets it below
+    # Gradescope's own), so that a report of what was earned is written in time
+    total = (
+        float(os.environ["MICROGRAD_TOTAL_SECONDS"])
+        if os.environ.get("MICROGRAD_TOTAL_SECONDS")
+        else None
+    )
     checks = checks_for(exercises, extra)
     report = R.Report(exercises=exercises, checks=[])
     with Sandbox(workspace, limits) as sandbox:
         ctx = Context(sandbox, pictures)
+        current = None
         for i, check in enumerate(checks):
             if progress:
                 progress(i, len(checks), f"exercise-{check.exercise}: {check.name}")
-            res = run_check(check, ctx)
+            if check.exercise != current:
+                current = check.exercise
+                seconds = budget_seconds(current)
+                if total is not None:  # what is left of the whole run's limit
+                    seconds = max(0.0, min(seconds, start + total - time.monotonic()))
+                sandbox.set_budget(seconds, out_of_time(current, seconds))
+            if sandbox.time_left() <= 0:
+                note = sandbox.budget_note
+                res = R.CheckResult(check.exercise, check.name, 0.0, check.points, R.ERROR, note)
+            else:
+                res = run_check(check, ctx)
             res.hint = choose(res, history)  # a nudge, or the formula on a repeated failure
             if res.details.get("nodes") and pictures is not None:
                 res.details["picture"] = str(draw_failure(res, pictures))
@@ -217,6 +271,11 @@ def draw_failure(res: R.CheckResult, folder: Path) -> Path:
     return draw_dot(nodes[-1], folder / f"{slug}.svg", mark=mark)
 
 
+def check_folders(checks: Sequence[Check]) -> list[Path]:
+    """The folders the (instructor's) checks were loaded from."""
+    return sorted({Path(inspect.getfile(c.run)).resolve().parent for c in checks})
+
+
 def grade_submission(
     submission: Path,
     exercises: list[int],
@@ -229,11 +288,13 @@ def grade_submission(
 
     One that cannot be read, and a bug in the grader, both end as a report that says why.
     """
-    from grader.sandbox import TooLarge
+    from grader.sandbox import TooLarge, protect
     from grader.submission import SubmissionError, open_submission
 
     start = time.monotonic()
     try:
+        # where namespaces are forbidden, what workers must not read is denied to them
+        protect([submission, *([pictures] if pictures else []), *check_folders(extra)])
         with open_submission(submission) as workspace:
             report = grade(
                 workspace, exercises, pictures, progress=progress, extra=extra, history=history

@@ -50,6 +50,22 @@ def find_workspace(folder: Path) -> Path:
     return found[0]
 
 
+def refuse_links_outside(submission: Path, package: Path) -> None:
+    """Raise SubmissionError if micrograd/, or anything in it, is a link that leads outside
+    the submission (e.g. to the kit's own reference engine)."""
+    inside = submission.resolve()
+    for path in [package, *package.rglob("*")]:
+        if not path.is_symlink():
+            continue
+        target = path.resolve()
+        if target != inside and inside not in target.parents:
+            rel = path.relative_to(submission)
+            raise SubmissionError(
+                f"{rel} is a link to {target}, outside the submission: submit your own "
+                "files, not links to others (copy them in)"
+            )
+
+
 def _extract_zip(path: Path, dest: Path) -> None:
     try:
         zf = zipfile.ZipFile(path)
@@ -258,8 +274,15 @@ def open_submission(path: Path) -> Iterator[Path]:
     path = Path(path)
     if not path.exists():
         raise SubmissionError(f"{path} does not exist: pass a workspace folder, a .zip or a .ipynb")
+    if path.is_symlink():
+        raise SubmissionError(
+            f"{path.name} is a link: pass the folder, .zip or notebook itself "
+            "(a submission that leads outside itself is not graded)"
+        )
     if path.is_dir():
-        with with_notebooks(find_workspace(path), ALL) as workspace:
+        workspace = find_workspace(path)
+        refuse_links_outside(path, workspace / "micrograd")
+        with with_notebooks(workspace, ALL) as workspace:
             yield workspace
         return
     with tempfile.TemporaryDirectory(prefix="micrograd-submission-") as tmp:

@@ -12,6 +12,7 @@ import shutil
 import stat
 import subprocess
 import tempfile
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -324,3 +325,37 @@ def test_extra_checks_travel_in_the_bundle(autograder: Path, tmp_path: Path) -> 
     finally:
         shutil.rmtree(kit / "extra-checks")
         shutil.copy2(autograder / "source" / "run_autograder", autograder / "run_autograder")
+
+
+def test_a_slow_submission_ends_in_time_with_its_points(autograder: Path) -> None:
+    """Past the autograder's overall limit (here 60 s, Gradescope's is 600), the grader stops
+    with what was earned: results.json keeps + backward's points."""
+    engine = (REFERENCE / "engine.py").read_text()
+    rule = "self.grad += other.data * out.grad"
+    assert engine.count(rule) == 1
+    slow = engine.replace(rule, "__import__('time').sleep(9)\n            " + rule)
+    submit(autograder, {"micrograd/engine.py": slow})
+    for path in (REFERENCE).glob("*.py"):
+        if path.name != "engine.py":
+            (autograder / "submission" / "micrograd" / path.name).write_text(path.read_text())
+    shutil.rmtree(autograder / "results", ignore_errors=True)
+    start = time.monotonic()
+    proc = subprocess.run(
+        [autograder / "run_autograder"],
+        cwd=autograder,
+        env={
+            **os.environ,
+            "AUTOGRADER_ROOT": str(autograder),
+            "MICROGRAD_AUTOGRADER_SECONDS": "60",
+        },
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert time.monotonic() - start < 75
+    results = json.loads((autograder / "results" / "results.json").read_text())
+    tests = {t["name"]: t for t in results["tests"]}
+    assert tests["exercise-1: + backward"]["status"] == "passed"
+    assert results["score"] >= 2
+    assert any("ran out of time" in t.get("output", "") for t in results["tests"])

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import io
 import math
-import os
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from grader import course
 from grader.checking import Context, Fail, judge_expression
 from grader.expressions import Expression, torch_values
 from grader.sandbox import StudentError, WorkerFailed
+from grader.scratch import private_folder
 
 
 @contextlib.contextmanager
@@ -36,6 +36,11 @@ def only_new_objects_collected() -> Iterator[None]:
         yield
     finally:
         gc.unfreeze()
+
+
+@functools.cache
+def _hypothesis_home() -> Path:
+    return private_folder("micrograd-hypothesis-")
 
 
 @only_new_objects_collected()
@@ -79,8 +84,9 @@ def random_expressions(
     from grader.strategies import expressions
 
     without_local_constants()
-    # hypothesis keeps a cache in ./.hypothesis: not in the folder the student grades from
-    set_hypothesis_home_dir(Path(tempfile.gettempdir()) / f"micrograd-grader-{os.getuid()}")
+    # hypothesis keeps a cache in ./.hypothesis: not in the folder the student grades from,
+    # nor at a predictable path that someone could create first (as a link): a fresh folder
+    set_hypothesis_home_dir(_hypothesis_home())
 
     stop: list[BaseException] = []  # after a worker failure, fail fast instead of retrying
     tried: list[Expression] = []  # the last expression tried: after a failure, the smallest

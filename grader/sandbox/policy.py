@@ -1,0 +1,186 @@
+"""What student code can see: the whole bubblewrap policy, in one place.
+
+The worker's file system is empty but for what is listed here, read-only unless said:
+
+  the Python interpreter and its standard library  at their own paths, every site-packages,
+                                                     dist-packages and other python* folder in
+                                                     them hidden under an empty read-only tmpfs
+  the system's shared libraries (/usr/lib, /lib*)   for the interpreter and numpy's extensions
+  /sandbox/worker                                   the worker package (grader/sandbox/worker)
+  /sandbox/numpy/numpy, numpy.libs                  numpy alone, on the worker's sys.path
+  /sandbox/submission                               the copy of the submission's micrograd/
+  /proc                                             a fresh one: the worker's own processes only
+  /dev                                              null, zero, random, urandom, tty
+  /tmp (the cwd and HOME), /dev/shm                 private tmpfs, size-capped, writable
+
+Not there: the kit, the grader, site-packages (torch), other submissions, results, /home,
+/root, /etc (but ld.so's cache), the network. All namespaces are the worker's own (user,
+mount, pid, ipc, net, uts, cgroup), with no capabilities, a cleared environment and a new
+session; it dies with the grader. The seccomp filter (seccomp.py) forbids new processes.
+
+As root, bwrap runs as the worker's own unprivileged user (setpriv), so every source must be
+reachable by that user: the worker package and the submission are copied into a fresh folder,
+the interpreter is the system's where ours sits under /root, and numpy is copied once.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+from grader.scratch import private_folder
+
+TMP_BYTES = 32 * 1024**2  # /tmp: the cwd, HOME and any file the worker writes
+SHM_BYTES = 8 * 1024**2  # /dev/shm (POSIX shared memory, multiprocessing's semaphores)
+WORKER_DIR = "/sandbox/worker"
+NUMPY_DIR = "/sandbox/numpy"
+SUBMISSION_DIR = "/sandbox/submission"
+SYS_PATH = ["/sandbox", NUMPY_DIR]  # the worker package, then numpy (the student's code first)
+ENV = {
+    "HOME": "/tmp",
+    "LANG": "C.UTF-8",
+    # numpy's BLAS would start a thread per core; one is plenty and keeps CPU time honest
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
+SYSTEM_LIBS = ("/usr/lib", "/usr/lib64", "/usr/lib32", "/lib", "/lib64", "/lib32")
+
+
+def reachable(path: str) -> bool:
+    """Can any user reach and read `path`? Each folder on the way needs o+x (as root, bwrap runs
+    as the worker's own user, who must find each source by its path)."""
+    parts = Path(path)
+    for part in [*reversed(parts.parents), parts]:
+        mode = part.stat().st_mode
+        if not mode & 0o001 if part != parts else not mode & 0o004:
+            return False
+    return True
+
+
+@functools.cache
+def interpreter(as_other_user: bool) -> tuple[str, str, str]:
+    """(binary, standard library, LIBDIR) of a Python of our version that the worker can run:
+    the base interpreter of our venv, or the system's where a normal user cannot reach that
+    (a pyenv under /root). Real paths; its site-packages are hidden anyway."""
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    candidates = [os.path.realpath(getattr(sys, "_base_executable", sys.executable))]
+    candidates += [f"{d}/{version}" for d in ("/usr/bin", "/usr/local/bin")]
+    for python in candidates:
+        if os.path.isfile(python) and (not as_other_user or reachable(python)):
+            python = os.path.realpath(python)
+            if python == candidates[0]:  # our own base interpreter: no need to ask it
+                stdlib = sysconfig.get_paths()["stdlib"]
+                libdir = sysconfig.get_config_var("LIBDIR") or os.path.dirname(stdlib)
+                return python, os.path.realpath(stdlib), os.path.realpath(libdir)
+            return (python, *_paths_of(python))
+    return "", "", ""
+
+
+def _paths_of(python: str) -> tuple[str, str]:
+    code = (
+        "import sysconfig as s; print(s.get_paths()['stdlib']); print(s.get_config_var('LIBDIR'))"
+    )
+    out = subprocess.run([python, "-I", "-S", "-c", code], capture_output=True, text=True)
+    stdlib, libdir = (out.stdout.splitlines() + ["", ""])[:2]
+    return os.path.realpath(stdlib), os.path.realpath(libdir or os.path.dirname(stdlib))
+
+
+@functools.cache
+def numpy_dirs(as_other_user: bool, alone: bool = False) -> tuple[str, ...]:
+    """numpy's package folder and, beside it, its bundled libraries (wheels' numpy.libs).
+
+    Where the worker's user cannot reach them (a venv under /root), or where they must be
+    `alone` in their folder (outside bwrap, that folder goes on the worker's sys.path), a copy
+    made once per grading process, in a fresh folder that anyone may read, removed at exit.
+    """
+    spec = importlib.util.find_spec("numpy")
+    if spec is None or not spec.submodule_search_locations:
+        return ()
+    pkg = os.path.realpath(next(iter(spec.submodule_search_locations)))
+    libs = os.path.join(os.path.dirname(pkg), "numpy.libs")
+    dirs = [pkg, *([libs] if os.path.isdir(libs) else [])]
+    if not alone and (not as_other_user or all(reachable(d) for d in dirs)):
+        return tuple(dirs)
+    staging = str(private_folder("micrograd-numpy-"))
+    os.chmod(staging, 0o755)
+    for d in dirs:  # hard links where one file system holds both: no copying
+        shutil.copytree(
+            d,
+            os.path.join(staging, os.path.basename(d)),
+            symlinks=True,
+            ignore=shutil.ignore_patterns("tests", "__pycache__"),
+            copy_function=_link_or_copy,
+        )
+    return tuple(os.path.join(staging, os.path.basename(d)) for d in dirs)
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def _hidden_in(lib: str, stdlib: str) -> list[str]:
+    """The folders of `lib` that must not exist in the sandbox: other Pythons' python* folders
+    (Debian's python3/dist-packages) and our standard library's site- and dist-packages."""
+    hidden = []
+    for entry in sorted(Path(lib).glob("python*")):
+        if not entry.is_dir() or entry.is_symlink():
+            continue
+        if str(entry) == stdlib:
+            hidden += [str(entry / d) for d in ("site-packages", "dist-packages")]
+        else:
+            hidden.append(str(entry))
+    return [h for h in hidden if os.path.isdir(h)]
+
+
+@functools.cache
+def read_only_sources(as_other_user: bool) -> tuple[tuple[str, str], ...]:
+    """(source, destination) of everything bound read-only but the worker and the submission."""
+    python, stdlib, libdir = interpreter(as_other_user)
+    binds = [(python, python)]
+    for lib in [*SYSTEM_LIBS, libdir]:
+        inside = any(lib == d or lib.startswith(d + "/") for _, d in binds)
+        if os.path.isdir(lib) and not os.path.islink(lib) and not inside:
+            binds.append((lib, lib))
+    if not any(stdlib.startswith(dst + "/") for _, dst in binds):
+        binds.append((stdlib, stdlib))
+    binds += [(d, f"{NUMPY_DIR}/{os.path.basename(d)}") for d in numpy_dirs(as_other_user)]
+    if os.path.isfile("/etc/ld.so.cache"):
+        binds.append(("/etc/ld.so.cache", "/etc/ld.so.cache"))
+    return tuple(binds)
+
+
+def bwrap_args(
+    worker: Path, submission: Path, python_args: list[str], as_other_user: bool
+) -> list[str]:
+    """bwrap's arguments that run `python python_args` in the sandbox."""
+    python, stdlib, _ = interpreter(as_other_user)
+    args = ["--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent"]
+    args += ["--new-session", "--cap-drop", "ALL", "--clearenv"]
+    for lib in SYSTEM_LIBS:  # merged /usr: /lib is a link to usr/lib
+        if os.path.islink(lib):
+            args += ["--symlink", os.readlink(lib), lib]
+    sources = read_only_sources(as_other_user)
+    for src, dst in sources:
+        args += ["--ro-bind", src, dst]
+    for src, dst in sources:
+        if src == dst and os.path.isdir(src):
+            for hidden in _hidden_in(src, stdlib):
+                args += ["--size", "4096", "--tmpfs", hidden, "--remount-ro", hidden]
+    args += ["--ro-bind", str(worker), WORKER_DIR, "--ro-bind", str(submission), SUBMISSION_DIR]
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    args += ["--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
+    args += ["--size", str(SHM_BYTES), "--tmpfs", "/dev/shm"]
+    args += ["--chdir", "/tmp"]
+    for key, value in ENV.items():
+        args += ["--setenv", key, value]
+    return [*args, "--", python, *python_args]
