@@ -27,7 +27,7 @@ from pathlib import Path
 
 from grader.submission import KIT
 
-MODULES = ("engine.py", "nn.py", "losses.py", "optim.py", "train.py")
+MODULES = ("gradcheck.py", "engine.py", "nn.py", "losses.py", "optim.py", "train.py")
 MAX_BYTES = 512 * 1024  # a larger file is not read (a hostile student's bloat)
 MIN_NODES = 100  # less own code (one rule with one slip, a changed constant) is no evidence
 

@@ -41,7 +41,7 @@ import nbformat  # noqa: E402
 from tools import generate  # noqa: E402
 from tools.planted_bugs import ADD_RULE, BUGS, Bug, apply_edits  # noqa: E402
 
-ALL = (1, 2, 3, 4, 5)
+ALL = tuple(generate.EXERCISES_INFO)  # a full student does every exercise
 FORMS = ("folder", "zip", "ipynb")
 SUFFIX = {"folder": "", "zip": ".zip", "ipynb": ".ipynb"}
 KINDS = ("full", "partial", "bug", "broken", "hostile")
@@ -182,7 +182,7 @@ def partial(last: int, form: str) -> Student:
         "partial",
         form,
         f"exercises 1-{last} done, the rest still the stubs ({form})",
-        expect(full=range(1, last + 1), loses=range(last + 1, 6)),
+        expect(full=range(1, last + 1), loses=range(last + 1, max(ALL) + 1)),
         WRITERS[form](package(range(1, last + 1))),
     )
 
