@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.sandbox import BWRAP, UNPROTECTED, Sandbox, UnreadableReply, finite, mode
+from grader.sandbox import BWRAP, UNPROTECTED, Sandbox, UnreadableReply, finite, mode, policy
 from tests.grader_helpers import REFERENCE, ROOT, by_name, make_workspace, tree_hash
 from tests.test_hostile import KIT_TESTS, STUB_ENGINE, grade_hostile
 
@@ -111,6 +111,31 @@ def assert_no_better_than_stubs(ws: Path) -> dict:
 )
 def test_reading_the_kit_or_torch_gives_nothing(tmp_path, body):
     assert_no_better_than_stubs(make_workspace(tmp_path, files=attack(body)))
+
+
+@pytest.mark.skipif(mode() != BWRAP, reason="bwrap's policy hides them; ACLs guard the kit's own")
+@pytest.mark.skipif(not os.access("/usr/lib", os.W_OK), reason="needs root, to plant the bundle")
+def test_packages_bundled_deep_in_the_system_libraries_are_hidden(tmp_path):
+    """Programs bundle Pythons of their own under /usr/lib, packages and all (seen: the Google
+    Cloud SDK's): none of their site-packages may reach student code."""
+    bundle = Path(tempfile.mkdtemp(prefix="micrograd-kit-test-bundle-", dir="/usr/lib"))
+    try:
+        site = bundle / "lib" / "python3.11" / "site-packages"
+        site.mkdir(parents=True)
+        (site / "leaked_engine.py").write_text(ENGINE_TEXT)
+        bundle.chmod(0o755)
+        policy._nested_packages.cache_clear()  # scanned once per grading process: anew here
+        body = f"""
+    import sys
+    sys.path.append({str(site)!r})
+    import leaked_engine
+    return open(leaked_engine.__file__).read()
+"""
+        report = assert_no_better_than_stubs(make_workspace(tmp_path, files=attack(body)))
+        assert "blocked: ModuleNotFoundError" in report["extra_data"]["student_output"]
+    finally:
+        shutil.rmtree(bundle)
+        policy._nested_packages.cache_clear()
 
 
 def test_a_linked_micrograd_folder_is_refused(tmp_path):

@@ -5,6 +5,8 @@ The worker's file system is empty but for what is listed here, read-only unless 
   the Python interpreter and its standard library  at their own paths, every site-packages,
                                                      dist-packages and other python* folder in
                                                      them hidden under an empty read-only tmpfs
+                                                     (also any site- or dist-packages deeper in
+                                                     the system's libraries)
   the system's shared libraries (/usr/lib, /lib*)   for the interpreter and numpy's extensions
   /sandbox/worker                                   the worker package (grader/sandbox/worker)
   /sandbox/numpy/numpy, numpy.libs                  numpy alone, on the worker's sys.path
@@ -128,9 +130,24 @@ def _link_or_copy(src: str, dst: str) -> None:
         shutil.copy2(src, dst)
 
 
+@functools.cache
+def _nested_packages(lib: str) -> tuple[str, ...]:
+    """Every site-packages or dist-packages folder anywhere below `lib`: other programs bundle
+    Pythons of their own with packages in them (seen: /usr/lib/google-cloud-sdk's). A walk of
+    /usr/lib takes about 0.2 s, once per grading process."""
+    found = []
+    for folder, dirs, _ in os.walk(lib):
+        for d in dirs:
+            if d in ("site-packages", "dist-packages"):
+                found.append(os.path.join(folder, d))
+        dirs[:] = [d for d in dirs if d not in ("site-packages", "dist-packages")]
+    return tuple(found)
+
+
 def _hidden_in(lib: str, stdlib: str) -> list[str]:
     """The folders of `lib` that must not exist in the sandbox: other Pythons' python* folders
-    (Debian's python3/dist-packages) and our standard library's site- and dist-packages."""
+    (Debian's python3/dist-packages), our standard library's site- and dist-packages, and any
+    other site- or dist-packages below it."""
     hidden = []
     for entry in sorted(Path(lib).glob("python*")):
         if not entry.is_dir() or entry.is_symlink():
@@ -139,6 +156,8 @@ def _hidden_in(lib: str, stdlib: str) -> list[str]:
             hidden += [str(entry / d) for d in ("site-packages", "dist-packages")]
         else:
             hidden.append(str(entry))
+    outer = tuple(h + "/" for h in hidden)  # already gone with a folder above them
+    hidden += [d for d in _nested_packages(lib) if d not in hidden and not d.startswith(outer)]
     return [h for h in hidden if os.path.isdir(h)]
 
 
