@@ -363,14 +363,22 @@ def install(done: Finished, students: Path) -> None:
         os.replace(done.out, target)
 
 
-def write_failed(done: Finished, folder: Path, exercises: list[int], extra: list) -> dict:
-    """The folder of a student whose grading process died or overran: no scores, the reason."""
+def write_failed(
+    done: Finished, folder: Path, exercises: list[int], extra: list, grader_hash: str
+) -> dict:
+    """The folder of a student whose grading process died or overran: no scores, the reason,
+    and, as for every student, the receipt and the look-alike fingerprint (read, never run)."""
+    from grader import lookalike, receipt
     from grader.grading_process import results_json, write_student
     from grader.runner import could_not_grade
 
     report = could_not_grade(exercises, f"{done.status}: {done.note}", extra)
     task = {"student": done.entry.student, "entry": str(done.entry.path), "key": done.entry.key}
-    data = results_json(report, task, done.status, done.note)
+    more = {
+        "receipt": receipt.make(done.entry.path, exercises, grader_hash=grader_hash),
+        "lookalike": lookalike.workspace_fingerprint(done.entry.path),
+    }
+    data = results_json(report, task, done.status, done.note, more)
     write_student(folder, report, data)
     return data
 
@@ -437,7 +445,7 @@ def run_batch(
         for done in pool.run(todo) if pool else []:
             if done.results is None:
                 shutil.rmtree(done.out, ignore_errors=True)  # whatever it had written
-                done.results = write_failed(done, done.out, exercises, extra)
+                done.results = write_failed(done, done.out, exercises, extra, fingerprint)
             install(done, students)
             rows[done.entry.student] = G.row_from_results(done.results)
             progress.step(done.entry.student)

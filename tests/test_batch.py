@@ -215,6 +215,10 @@ def test_a_submission_that_takes_too_long_is_recorded_as_timed_out(tmp_path):
     assert [(r["student"], r["status"], r["total"]) for r in rows] == [("slow", "timed-out", "")]
     assert "longer than 2 s" in rows[0]["note"], result.stderr
     assert result.returncode == 1
+    # a row without scores still has its receipt and look-alike fingerprint
+    extra = json.loads((out / "students" / "slow" / "results.json").read_text())["extra_data"]
+    assert extra["receipt"]["submission"] and extra["receipt"]["grader"]
+    assert extra["lookalike"]["units"] == ["engine.py:<module>"]  # the sleep: its own code
 
 
 @pytest.mark.skipif(mode() == UNPROTECTED, reason="no sandbox here: bwrap missing, not root")
