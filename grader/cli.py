@@ -32,7 +32,7 @@ from grader.runner import (
 )
 from grader.sandbox import NO_SANDBOX, NO_SANDBOX_NOTE, UNPROTECTED
 from grader.sandbox import mode as sandbox_mode
-from grader.submission import with_notebooks
+from grader.submission import notebook_overrides, with_notebooks
 
 HISTORY_FILE = ".grade-history.json"
 FORMATS = {"text": None, "json": reports.as_json, "junit": reports.junit}
@@ -59,6 +59,13 @@ def run(
     opened = contextlib.nullcontext(submission)
     if submission is None:  # the workspace, with the code of its notebooks' cells
         opened = with_notebooks(workspace.current(), max(exercises))
+        overrides = notebook_overrides(workspace.current(), max(exercises))
+        if overrides and fmt == "text":
+            click.echo(
+                "note: graded with your notebooks' %%micrograd cells (as saved) in place of "
+                "these definitions of your files: " + "; ".join(overrides),
+                err=True,
+            )
     if pictures is None:
         pictures = (output.parent if output else Path.cwd()) / "grade-pictures"
     show_progress = fmt == "text" and output is None and sys.stderr.isatty()

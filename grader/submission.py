@@ -215,6 +215,22 @@ def earlier_definitions(folder: Path, exercise: int | None) -> list[Definition]:
 ALL = 10**6  # every exercise's notebook
 
 
+def notebook_overrides(workspace: Path, up_to: int) -> list[str]:
+    """ "engine.py Value.__add__ (exercise-1.ipynb)" for each definition that the workspace's
+    notebooks put in place of its files' (what `with_notebooks` grades), so that a student who
+    fixed a file but not the saved cell can see why the old code is still graded."""
+    found = []
+    for p in earlier_notebooks(workspace / "notebooks", up_to + 1):
+        try:
+            defs = notebook_code(p).definitions
+        except SubmissionError:
+            continue
+        found += [
+            f"{d.module} {d.name} ({p.name})" for d in defs if d.name != "import" and not is_stub(d)
+        ]
+    return found
+
+
 @contextmanager
 def with_notebooks(workspace: Path, up_to: int) -> Iterator[Path]:
     """The workspace with the code of its notebooks (notebooks/exercise-K.ipynb, K <= up_to)

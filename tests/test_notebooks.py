@@ -281,6 +281,26 @@ def test_plain_grade_grades_the_workspace_with_its_notebooks(kit: Path, monkeypa
         shutil.rmtree(session.loaded, ignore_errors=True)
 
 
+def test_plain_grade_says_which_notebook_cells_replace_the_files(kit: Path, monkeypatch):
+    """A bug fixed in engine.py but still in a saved cell is graded from the cell: `grade` says
+    so, naming the definitions and the notebook, so that the student knows where to look."""
+    from click.testing import CliRunner
+
+    from grader import cli, workspace
+
+    files = reference_files()
+    fill(kit / "notebooks" / "exercise-1.ipynb", files)
+    (kit / "micrograd" / "engine.py").write_text(files["micrograd/engine.py"])
+    monkeypatch.setattr(workspace, "current", lambda: kit)
+    result = CliRunner().invoke(cli.main, ["exercise-1"])
+    assert "graded with your notebooks' %%micrograd cells" in result.output
+    assert "engine.py Value.__add__ (exercise-1.ipynb)" in result.output
+    # a workspace whose notebooks are untouched stubs: nothing to say
+    shutil.copy(ROOT / "exercises" / "notebooks" / "exercise-1.ipynb", kit / "notebooks")
+    result = CliRunner().invoke(cli.main, ["exercise-1"])
+    assert "graded with your notebooks" not in result.output
+
+
 def test_a_workspace_submitted_with_its_notebooks_is_graded_with_them(kit: Path, tmp_path: Path):
     """A folder (or a zip of one) holding notebooks/: their cells are the student's code too;
     a linked notebook is not (it could be another student's)."""

@@ -1,13 +1,9 @@
 """Slopes by finite differences, and the gradient check every later exercise can lean on.
 
 A derivative is a limit: f'(x) = lim_{h -> 0} (f(x + h) - f(x)) / h. A computer cannot take
-the limit, so it takes a small h, and pays twice:
-- truncation: by Taylor, f(x + h) = f(x) + h f'(x) + h^2/2 f''(x) + ..., so the forward
-  difference is off by about h/2 |f''|, O(h); the central difference cancels the h^2 terms
-  and is off by about h^2/6 |f'''|, O(h^2);
-- rounding: f is computed with a relative error near eps = 2.2e-16, so the difference of two
-  nearly equal values is off by about eps |f|, and dividing by h makes that eps |f| / h.
-The best h balances the two (for the central difference, h near eps^(1/3), about 1e-5).
+the limit, so it takes a small h, and pays twice: for a step too large (the slope of a chord
+is not the slope of the curve) and for a step too small (f is computed in floating point).
+exercise-0.md asks how each error grows with h, and which h balances them.
 """
 
 

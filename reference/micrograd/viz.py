@@ -36,21 +36,20 @@ def _children(v):
     return prev
 
 
-def _topo(root):
-    """Every node of the graph, each after all of its inputs (iterative depth-first search)."""
+def _nodes(root):
+    """Every node of the graph, each once, the output first. A drawing needs no particular
+    order, so this is a plain walk (no topological sort: that is exercise 3's to write)."""
     # Nodes are keyed by id(): a student's Value may define __eq__, and so not be hashable.
-    topo, seen = [], set()
-    stack = [(root, False)]
+    found, seen, stack = [], {id(root)}, [root]
     while stack:
-        v, inputs_done = stack.pop()
-        if inputs_done:
-            topo.append(v)
-        elif id(v) not in seen:
-            seen.add(id(v))
-            stack.append((v, True))
-            # reversed, so that the first operand is visited (and numbered) first
-            stack.extend((c, False) for c in reversed(_children(v)) if id(c) not in seen)
-    return topo
+        v = stack.pop()
+        found.append(v)
+        # reversed, so that the first operand is visited (and numbered) first
+        for c in reversed(_children(v)):
+            if id(c) not in seen:
+                seen.add(id(c))
+                stack.append(c)
+    return found
 
 
 def graph_dot(root, mark=None, rankdir="LR"):
@@ -63,7 +62,7 @@ def graph_dot(root, mark=None, rankdir="LR"):
     """
     pairs = mark.items() if hasattr(mark, "items") else (mark or ())
     marks = {id(n): text for n, text in pairs}
-    nodes = _topo(root)
+    nodes = _nodes(root)
     name = {id(v): f"v{i}" for i, v in enumerate(nodes)}
     lines = ["digraph G {", f"  rankdir={rankdir};"]
     for v in nodes:
@@ -132,7 +131,7 @@ class Graph:
     def _repr_mimebundle_(self, include=None, exclude=None):
         svg = self.svg()
         if svg is not None:
-            return {"image/svg+xml": svg, "text/plain": "<graph: install graphviz to see it>"}
+            return {"image/svg+xml": svg, "text/plain": "<graph: shown as SVG>"}
         note = "graphviz's `dot` is missing (apt-get install graphviz); the graph as DOT source:"
         return {"text/plain": f"{note}\n{self.source}"}
 
