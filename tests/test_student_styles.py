@@ -111,6 +111,23 @@ def test_a_grad_that_became_a_value_says_where_and_to_use_data(tmp_path):
     _, result = grade_json(ws, "exercise-2")
     out = _failed(result, 2)["tanh backward"]
     assert "`tanh` backward rule" in out and "engine.py:" in out and ".data" in out, out
+    # on random expressions too, where the input also feeds other rules (x**3 + tanh(x)):
+    # the rule that made the Value is named, not another user of the same node
+    out = _failed(result, 2)["random expressions of every operation so far"]
+    assert "`tanh` backward rule" in out, out
+
+
+def test_the_rule_that_made_a_value_grad_is_named_among_several_users(tmp_path):
+    from grader.sandbox import Sandbox, StudentError
+
+    ws = make_workspace(tmp_path, {"engine.py": [("(1 - out.data**2)", "(1 - out**2)")]})
+    # x0 feeds x0**3 and tanh(x0); their sum is the output. Walking back after the fact,
+    # x0's users both hold number grads: only the moment the Value appeared says which
+    nodes = [["x", 0], ["pow", 0, 3], ["tanh", 0], ["add", 1, 2]]
+    with Sandbox(ws) as sandbox:
+        with pytest.raises(StudentError) as raised:
+            sandbox.request("graph", nodes=nodes, inputs=[0.5], upstream=1.5, mode="rules")
+    assert "`tanh` backward rule" in raised.value.message, raised.value.message
 
 
 def test_a_check_that_breaks_is_that_checks_failure_not_a_grader_error():

@@ -75,21 +75,24 @@ def grads(root, values):
             continue
         users = [u for u in order if any(c is v for c in u._prev)]
         culprit = next((u for u in users if isinstance(u.grad, (int, float))), None)
-        kind = type(v.grad).__name__
         if culprit is None:
-            raise TypeError(f"the output's grad is a {kind}, not a number")
-        op = getattr(culprit, "_op", "") or "?"
-        fn = getattr(culprit, "_backward", None)
-        code = getattr(fn, "__code__", None)
-        where = ""
-        if code is not None and code.co_filename.startswith(WORKSPACE):
-            where = f" ({os.path.relpath(code.co_filename, WORKSPACE)}:{code.co_firstlineno})"
-        raise TypeError(
-            f"the `{op}` backward rule{where} made a grad that is a {kind}, not a number: "
-            "inside _backward compute with plain numbers, e.g. out.data and self.data "
-            "(use .data), not with Values"
-        )
+            raise TypeError(f"the output's grad is a {type(v.grad).__name__}, not a number")
+        raise TypeError(not_a_number(culprit, v.grad))
     return plain([v.grad for v in values])
+
+
+def not_a_number(node, grad):
+    """Why a grad is not a number: node's rule, named with its file and line, made it so."""
+    op = getattr(node, "_op", "") or "?"
+    code = getattr(getattr(node, "_backward", None), "__code__", None)
+    where = ""
+    if code is not None and code.co_filename.startswith(WORKSPACE):
+        where = f" ({os.path.relpath(code.co_filename, WORKSPACE)}:{code.co_firstlineno})"
+    return (
+        f"the `{op}` backward rule{where} made a grad that is a {type(grad).__name__}, not a "
+        "number: inside _backward compute with plain numbers, e.g. out.data and self.data "
+        "(use .data), not with Values"
+    )
 
 
 def _json_number(x):
@@ -166,6 +169,11 @@ def backprop(root, upstream, mode):
         root.grad = upstream
         for v in reversed(order):
             v._backward()
+            # caught as it happens: afterwards, a node used by two rules cannot tell which
+            # of them made its grad a Value
+            for c in v._prev:
+                if not isinstance(c.grad, (int, float)):
+                    raise TypeError(not_a_number(v, c.grad))
         return root
     out = root * upstream if upstream != 1 else root
     out.backward()
