@@ -119,10 +119,10 @@ MAX_BYTES = 1_000_000
 CHECKS.update(
     {
         "exercise-1: a node used twice accumulates (+=)": (
-            "In a * a one Value is both inputs, so its rule runs with self and other the same "
-            "object: what is left of the first share if the second is assigned with =?",
-            "Add every share: self.grad += ... and other.grad += ...; for a * a, a.grad gets "
-            "2a * out.grad.",
+            "In a + a or a * a one Value is both inputs, so its rule runs with self and other "
+            "the same object: what is left of the first share if the second is assigned with =?",
+            "Add every share: self.grad += ... and other.grad += ...; for a + a, a.grad gets "
+            "2 * out.grad, for a * a, 2a * out.grad.",
         ),
         "exercise-1: ops built on + and * (-a, a - b, c + a, c - a, c * a)": (
             "These are written with + and * at the bottom of engine.py: make + and * right first.",
@@ -190,6 +190,37 @@ CHECKS.update(
             "scores = [model(x) for x in X]; loss = hinge_loss(scores, y) + "
             "l2_penalty(model.parameters(), alpha); optimizer.zero_grad(); loss.backward(); "
             "optimizer.step(k); return loss.data, accuracy(scores, y)",
+        ),
+    }
+)
+
+# exercise 6, by check name
+CHECKS.update(
+    {
+        "exercise-6: mse_loss: value and gradient": (
+            "Each point costs the square of its miss; how do n points' costs make one number "
+            "whose size does not grow with n?",
+            "sum((s - y) ** 2 for s, y in zip(scores, ys)) * (1.0 / len(ys)), with Value ops.",
+        ),
+        "exercise-6: batches: every index once, in the order of rng.shuffle, cut from the front": (
+            "The grader replays your shuffle: shuffle exactly once, a list of 0..n-1, with the "
+            "rng you are given, and cut it without changing its order.",
+            "order = list(range(n)); rng.shuffle(order); "
+            "return [order[i:i + batch_size] for i in range(0, n, batch_size)]",
+        ),
+        "exercise-6: MSE on the lecture's four examples, tanh MLP(3, [4, 4, 1]), "
+        "step by step against PyTorch": (
+            "Compare one step with the page: the batch's scores, the loss, zero_grad, backward, "
+            "step(k); which loss.data goes in the list, before or after the step?",
+            "for each batch: loss = loss_fn([model(X[i]) for i in batch], [y[i] for i in batch]); "
+            "optimizer.zero_grad(); loss.backward(); optimizer.step(k); "
+            "losses.append(loss.data); k += 1",
+        ),
+        "exercise-6: minibatch SGD: shuffled batches, a decaying learning rate, "
+        "step by step against PyTorch": (
+            "Does k keep counting across epochs, and is there one rng for the whole run?",
+            "rng = random.Random(seed) once; k = 0 before the epochs, k += 1 after every step; "
+            "batches(len(X), batch_size, rng) at the start of each epoch.",
         ),
     }
 )
