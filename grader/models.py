@@ -38,6 +38,16 @@ class TorchMLP:
     def tensors(self) -> list[torch.Tensor]:
         return [t for w, b in self.layers for t in (w, b)]
 
+    def zero_grad(self) -> None:
+        for t in self.tensors():
+            t.grad = None
+
+    def step(self, rate: float) -> None:
+        """SGD: each parameter moves against its gradient, t -= rate * dL/dt."""
+        with torch.no_grad():
+            for t in self.tensors():
+                t -= rate * t.grad
+
     def flat_grads(self) -> list[float]:
         out: list[float] = []
         for w, b in self.layers:

@@ -39,8 +39,7 @@ def run_mlp(ctx, nin, nouts):
     model = TorchMLP(nin, nouts, params)
     outs, grads = [], []
     for x, up in zip(inputs, upstreams):
-        for t in model.tensors():
-            t.grad = None
+        model.zero_grad()
         y = model(torch.tensor([x], dtype=torch.float64))[0]
         (y * torch.tensor(up, dtype=torch.float64)).sum().backward()
         outs.append(y.tolist())

@@ -127,8 +127,7 @@ def torch_steps(nouts, params, X, y, lr, alpha, steps, k0=0, mistake=""):
     returns = []
     for k in range(k0, k0 + steps):
         if mistake != "no zero_grad":
-            for t in model.tensors():
-                t.grad = None
+            model.zero_grad()
         scores = model(Xt)[:, 0]
         data_loss = torch.relu(1 - yt * scores).mean()
         penalty = alpha * sum((t * t).sum() for t in model.tensors())
@@ -136,10 +135,7 @@ def torch_steps(nouts, params, X, y, lr, alpha, steps, k0=0, mistake=""):
         acc = ((scores > 0) == (yt > 0)).double().mean().item()
         returns.append([loss.item(), acc])
         loss.backward()
-        rate = _rate(lr, 0 if mistake == "step(0)" else k)
-        with torch.no_grad():
-            for t in model.tensors():
-                t -= rate * t.grad
+        model.step(_rate(lr, 0 if mistake == "step(0)" else k))
     return returns, model.flat_params()
 
 

@@ -9,7 +9,7 @@ import random
 import torch
 
 from grader.checking import Fail, check, close, fmt, numbers
-from grader.checks.ex5 import _compare_loss, _schedule
+from grader.checks.ex5 import _compare_loss, _rate, _schedule
 from grader.models import TorchMLP, param_count
 
 # the lecture's tiny data set
@@ -29,16 +29,12 @@ def torch_minibatch(nin, nouts, activation, params, X, y, loss, lr, batch_size, 
     rng, losses, k = random.Random(seed), [], 0
     for _ in range(epochs):
         for batch in expected_batches(len(X), batch_size, rng):
-            for t in model.tensors():
-                t.grad = None
+            model.zero_grad()
             s = model(torch.tensor([X[i] for i in batch], dtype=torch.float64))[:, 0]
             ys = torch.tensor([y[i] for i in batch], dtype=torch.float64)
             value = ((s - ys) ** 2).mean() if loss == "mse_loss" else torch.relu(1 - ys * s).mean()
             value.backward()
-            rate = lr[0] - (lr[0] - lr[1]) * k / lr[2] if isinstance(lr, list) else lr
-            with torch.no_grad():
-                for t in model.tensors():
-                    t -= rate * t.grad
+            model.step(_rate(lr, k))
             losses.append(value.item())
             k += 1
     return losses, model.flat_params()

@@ -44,6 +44,7 @@ def _hypothesis_home() -> Path:
 
 
 @only_new_objects_collected()
+@functools.cache  # once a process: the patch holds, and the cache is cleared once
 def without_local_constants() -> None:
     """Draw from the course's secret alone, never from the literals of the modules loaded.
 

@@ -367,14 +367,23 @@ def returned_pair(r):
     return None
 
 
-def do_train_step(req):
+def trainer(req):
+    """The student's model with the grader's parameters and an SGD on them, for a training
+    request: (model, params, optimizer), or None when the model has another number of
+    parameters (the reply then carries only the count, which fails the check)."""
     nn = import_student("micrograd.nn")
     optim = import_student("micrograd.optim")
-    train = import_student("micrograd.train")
     model, params = make_mlp(nn, req)
     if len(params) != len(req["params"]):
+        return model, params, None
+    return model, params, optim.SGD(params, lr=learning_rate(req["lr"]))
+
+
+def do_train_step(req):
+    model, params, opt = trainer(req)
+    if opt is None:
         return {"count": len(params)}
-    opt = optim.SGD(params, lr=learning_rate(req["lr"]))
+    train = import_student("micrograd.train")
     returns, texts = [], []
     for k in range(req["k0"], req["k0"] + req["steps"]):
         r = train.train_step(model, req["X"], req["y"], opt, k, req["alpha"])
@@ -448,14 +457,11 @@ def do_batches(req):
 
 
 def do_minibatch(req):
-    nn = import_student("micrograd.nn")
-    optim = import_student("micrograd.optim")
+    model, params, opt = trainer(req)
+    if opt is None:
+        return {"count": len(params)}
     train = import_student("micrograd.train")
     losses = import_student("micrograd.losses")
-    model, params = make_mlp(nn, req)
-    if len(params) != len(req["params"]):
-        return {"count": len(params)}
-    opt = optim.SGD(params, lr=learning_rate(req["lr"]))
     loss_fn = getattr(losses, req["loss"])
     history = train.minibatch_sgd(
         model, req["X"], req["y"], loss_fn, opt, req["batch_size"], req["epochs"], req["seed"]
