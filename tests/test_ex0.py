@@ -60,8 +60,9 @@ def test_leaving_xs_moved_fails_and_says_so(tmp_path):
 
 
 def test_a_hard_coded_answer_fails_under_another_course_secret(tmp_path, monkeypatch):
-    """The functions and points come from the course's secret: an answer copied from a run
-    with the public secret is wrong for a course that set its own."""
+    """The functions and points come from the course's secret (the check's ctx.rng, whose
+    purpose is its name): an answer copied from a run with the public secret is wrong for a
+    course that set its own."""
     public = ex0.Function.draw(rng_for("exercise-0/central difference"), 1).text()
     monkeypatch.setenv(ENV_SECRET, "a course of its own")
     private = ex0.Function.draw(rng_for("exercise-0/central difference"), 1).text()

@@ -2,8 +2,8 @@
 
 The student's functions run in the worker on a function the grader describes: a sum of
 monomials and one exponential, with coefficients and points drawn from the course's secret
-(grader.course.rng_for), so the answers cannot be written down in advance. The grader knows
-the exact derivative of that function, and computes every expected number itself.
+(ctx.rng, as every check's), so the answers cannot be written down in advance. The grader
+knows the exact derivative of that function, and computes every expected number itself.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import math
 import random
 
 from grader.checking import Fail, check, close, fmt
-from grader.course import rng_for
 from grader.sandbox import finite
 
 EPS = 2.220446049250313e-16  # the gap between 1.0 and the next float
@@ -101,7 +100,7 @@ def symptom(got: float, candidates: dict[str, float]) -> str:
 
 @check(0, 1, "forward difference")
 def forward_difference(ctx):
-    rng = rng_for("exercise-0/forward difference")
+    rng = ctx.rng
     f = Function.draw(rng, 1)
     for h in (0.1, 0.01, 1e-4):
         x = round(rng.uniform(-1.5, 1.5), 4)
@@ -121,7 +120,7 @@ def forward_difference(ctx):
 
 @check(0, 1, "central difference")
 def central_difference(ctx):
-    rng = rng_for("exercise-0/central difference")
+    rng = ctx.rng
     f = Function.draw(rng, 1)
     for h in (0.1, 0.01, 1e-4):
         x = round(rng.uniform(-1.5, 1.5), 4)
@@ -142,7 +141,7 @@ def central_difference(ctx):
 
 @check(0, 1, "relative error")
 def relative_error(ctx):
-    rng = rng_for("exercise-0/relative error")
+    rng = ctx.rng
     f = Function([], 0.0, [])  # no function is needed here
     pairs = [(0.0, 0.0), (0.0, round(rng.uniform(0.1, 1), 4))]
     for scale in (1e-3, 1.0, 1e3):
@@ -180,7 +179,7 @@ def step_error(h: float, functions: list[tuple[Function, float]]) -> float:
 
 @check(0, 1, "a step h that balances truncation and rounding")
 def good_step(ctx):
-    rng = rng_for("exercise-0/good step")
+    rng = ctx.rng
     functions = [(Function.draw(rng, 1), round(rng.uniform(-1, 1), 4)) for _ in range(4)]
     h = result(ctx.sandbox.request("slopes", function="good_step"), "good_step()")
     if not 0 < h < 1:
@@ -209,7 +208,7 @@ def good_step(ctx):
 
 @check(0, 2, "numerical gradient of a function of several inputs")
 def numerical_gradient(ctx):
-    rng = rng_for("exercise-0/numerical gradient")
+    rng = ctx.rng
     for inputs, h in ((3, 1e-4), (2, None)):
         f = Function.draw(rng, inputs)
         xs = [round(rng.uniform(-1, 1), 4) for _ in range(inputs)]
@@ -258,7 +257,7 @@ def _central_at(f: Function, xs: list[float], j: int, h: float) -> float:
 
 @check(0, 2, "gradient check: a right gradient passes, a wrong one is measured")
 def gradient_check(ctx):
-    rng = rng_for("exercise-0/gradient check")
+    rng = ctx.rng
     f = Function.draw(rng, 3)
     xs = [round(rng.uniform(-1, 1), 4) for _ in range(3)]
     exact = f.gradient(xs)
