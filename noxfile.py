@@ -48,7 +48,7 @@ def tests(session: nox.Session) -> None:
     """Run the kit's full test suite (pytest; extra arguments pass through)."""
     system_packages(session)
     session.install("-e", ".[test]")
-    session.run("python", "tools/generate.py", "--check")
+    session.run("python", "tools/generate_course.py", "--check")
     session.run("pytest", *session.posargs)
     if os.geteuid() == 0 and not session.posargs:
         # the sandbox where namespaces are forbidden (Docker's default), forced: ACLs, a
@@ -70,7 +70,7 @@ def build(session: nox.Session) -> None:
     """Regenerate exercises/, the notebooks and solutions/ from reference/."""
     system_packages(session, "dot")  # the pages' pictures
     session.install("nbformat>=5.9")
-    session.run("python", "tools/generate.py", *session.posargs)
+    session.run("python", "tools/generate_course.py", *session.posargs)
 
 
 @nox.session(python=PYTHON, default=False)
@@ -92,7 +92,7 @@ def demo(session: nox.Session) -> None:
     """Grade a synthetic class of 40 end to end and check it against grading each alone."""
     system_packages(session, "bwrap", "dot")
     session.install("-e", ".")
-    session.run("python", "tools/demo.py", *session.posargs)
+    session.run("python", "tools/demo_class.py", *session.posargs)
 
 
 @nox.session(python=PYTHON, default=False)

@@ -26,7 +26,7 @@ sys.path[:0] = [str(ROOT)]
 from jupyter_client.manager import start_new_kernel  # noqa: E402
 
 from tests.test_notebooks import fill, reference_files  # noqa: E402
-from tools.generate import EXERCISES_INFO  # noqa: E402
+from tools.generate_course import EXERCISES_INFO  # noqa: E402
 
 
 def run(client, code: str) -> str:
@@ -95,7 +95,7 @@ def main() -> None:
                 # what the notebook's first cell (which loads torch and the checks) and its
                 # %%micrograd cells do
                 began = time.perf_counter()
-                run(client, f"from grader.live import check, start\nstart({n})")
+                run(client, f"from grader.notebook import check, start\nstart({n})")
                 setup = time.perf_counter() - began
                 import nbformat
 

@@ -30,8 +30,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from grader.checking import Context  # noqa: E402
 from grader.checks import ex5  # noqa: E402
+from grader.checks.checking import Context  # noqa: E402
 from grader.sandbox import Sandbox  # noqa: E402
 from micrograd_reference import nn, train  # noqa: E402
 

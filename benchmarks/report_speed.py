@@ -20,9 +20,10 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from grader import gradebook as G  # noqa: E402
-from grader.report_page import report_html  # noqa: E402
-from grader.runner import EXERCISES, checks_for  # noqa: E402
+from grader.classroom import gradebook as G  # noqa: E402
+from grader.classroom.report_page import report_html  # noqa: E402
+from grader.exercises import EXERCISES
+from grader.runner import checks_for  # noqa: E402
 
 RULES = ["+", "*", "**", "exp", "log", "tanh", "relu", "sigmoid", "seed", "train_step"]
 

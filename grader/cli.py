@@ -19,9 +19,9 @@ from pathlib import Path
 
 import click
 
-from grader import reports, workspace
-from grader.bundle import bundle
-from grader.hints import History
+from grader.classroom.bundle import bundle
+from grader.feedback import reports
+from grader.feedback.hints import History
 from grader.runner import (
     EXERCISES,
     ExtraChecksError,
@@ -32,7 +32,8 @@ from grader.runner import (
 )
 from grader.sandbox import NO_SANDBOX, NO_SANDBOX_NOTE, UNPROTECTED
 from grader.sandbox import mode as sandbox_mode
-from grader.submission import notebook_overrides, with_notebooks
+from grader.submissions import workspace
+from grader.submissions.submission import notebook_overrides, with_notebooks
 
 HISTORY_FILE = ".grade-history.json"
 FORMATS = {"text": None, "json": reports.as_json, "junit": reports.junit}
@@ -111,9 +112,9 @@ def results_with_receipt(
     extra_checks: Path | None,
     visibility: str = "after_published",
 ) -> dict:
-    """Gradescope's results.json with its receipt (grader/receipt.py); the instructor's extra
-    checks carry `visibility`."""
-    from grader import receipt
+    """Gradescope's results.json with its receipt (grader/classroom/receipt.py); the
+    instructor's extra checks carry `visibility`."""
+    from grader.classroom import receipt
 
     hidden = frozenset(
         (c.exercise, c.name) for c in (load_extra_checks(extra_checks) if extra_checks else [])
@@ -125,8 +126,8 @@ def results_with_receipt(
 
 def _use_course_secret(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
     """Grade with the secret in this file: this process and the grading processes it starts
-    read it through the environment (grader/course.py)."""
-    from grader import course
+    read it through the environment (grader/checks/course.py)."""
+    from grader.checks import course
 
     if value is None:
         return
@@ -343,8 +344,8 @@ def batch_command(
     graded (bad arguments, another batch writing to OUT, grading processes that cannot start),
     130 interrupted.
     """
-    from grader.batch import BatchError, run_batch
-    from grader.gradebook import WITH_SCORES
+    from grader.classroom.batch import BatchError, run_batch
+    from grader.classroom.gradebook import WITH_SCORES
 
     if extra_checks:
         try:
@@ -404,7 +405,7 @@ def verify_command(results: Path, submission: Path, extra_checks: Path | None) -
     """
     import tempfile
 
-    from grader import receipt
+    from grader.classroom import receipt
 
     try:
         old = json.loads(results.read_text(encoding="utf-8"))
@@ -454,7 +455,7 @@ def entry() -> None:
         else:
             print(exc.code, file=sys.stderr)
             code = 1
-    from grader.scratch import remove_all
+    from grader.submissions.scratch import remove_all
 
     remove_all()  # os._exit skips atexit
     for stream in (sys.stdout, sys.stderr):

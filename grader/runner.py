@@ -13,9 +13,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import SimpleNamespace
 
-from grader import results as R
-from grader.checking import REGISTRY, Check, Context, Fail
-from grader.hints import History, choose
+from grader.checks.checking import REGISTRY, Check, Context, Fail
+from grader.exercises import EXERCISES
+from grader.feedback import results as R
+from grader.feedback.hints import History, choose
 from grader.sandbox import (
     Limits,
     OutOfTime,
@@ -27,16 +28,6 @@ from grader.sandbox import (
 
 log = logging.getLogger("grader")
 
-EXERCISES = {
-    0: "Slopes and gradient checks",
-    1: "The chain rule for + and *",
-    2: "Powers, quotients and functions of one input",
-    3: "backward(): the whole graph",
-    4: "Neurons, layers and the MLP",
-    5: "Training on two moons",
-    6: "Mean squared error and minibatches",
-}
-
 
 class ExtraChecksError(Exception):
     """An instructor's folder of extra checks cannot be loaded; the message says why."""
@@ -44,7 +35,7 @@ class ExtraChecksError(Exception):
 
 def checks_for(exercises: list[int], extra: Sequence[Check] = ()) -> list[Check]:
     """The checks of these exercises, the kit's own then the instructor's extra ones."""
-    import grader.checks  # noqa: F401 - registers the checks
+    import grader.checks.registered  # noqa: F401 - registers the checks
 
     return [c for c in [*REGISTRY, *extra] if c.exercise in exercises]
 
@@ -247,7 +238,7 @@ def grade(
 
 def draw_failure(res: R.CheckResult, folder: Path) -> Path:
     """The failing expression's graph with the student's grads, the wrong node marked."""
-    from grader.expressions import Expression, rule_of
+    from grader.checks.expressions import Expression, rule_of
     from grader.sandbox.worker.ops import operands
     from micrograd_reference.viz import draw_dot
 
@@ -289,7 +280,7 @@ def grade_submission(
     One that cannot be read, and a bug in the grader, both end as a report that says why.
     """
     from grader.sandbox import TooLarge, protect
-    from grader.submission import SubmissionError, open_submission
+    from grader.submissions.submission import SubmissionError, open_submission
 
     start = time.monotonic()
     try:

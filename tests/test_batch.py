@@ -249,7 +249,7 @@ def _grading_processes(marker: str) -> list[int]:
             cmdline = (proc / "cmdline").read_bytes()
         except OSError:
             continue
-        if b"grader.grading_process" in cmdline and marker.encode() in cmdline:
+        if b"grader.classroom.grading_process" in cmdline and marker.encode() in cmdline:
             found.append(int(proc.name))
     return found
 
@@ -266,7 +266,7 @@ def test_killed_batch_resumes_without_losing_or_duplicating_rows(tmp_path):
     extra = tmp_path / f"marker-{os.getpid()}"  # names this test's grading processes
     extra.mkdir()
     (extra / "none.py").write_text(
-        "from grader.checking import check\n\n\n"
+        "from grader.checks.checking import check\n\n\n"
         '@check(exercise=1, points=0, name="marker")\ndef marker(ctx):\n    pass\n'
     )
     args = [str(submissions), "--out", str(out), "-e", "1", "-e", "2", "--jobs", "1"]
@@ -309,7 +309,7 @@ def test_a_grading_process_that_dies_costs_one_row_only(tmp_path):
     extra.mkdir()
     (extra / "crash.py").write_text(
         "import os, signal\n"
-        "from grader.checking import check\n\n\n"
+        "from grader.checks.checking import check\n\n\n"
         '@check(exercise=1, points=1, name="extra: crash on CRASH")\n'
         "def crash(ctx):\n"
         '    if (ctx.sandbox.package / "micrograd" / "CRASH").exists():\n'

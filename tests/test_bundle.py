@@ -21,8 +21,10 @@ import jsonschema  # a dependency of nbformat
 import nbformat
 import pytest
 
-from grader import bundle as bundle_module
-from grader.runner import EXERCISES, checks_for
+from grader.classroom import bundle as bundle_module
+from grader.exercises import EXERCISES
+from grader.runner import checks_for
+from grader.sandbox import policy
 from tests.grader_helpers import EXERCISES as STUBS
 from tests.grader_helpers import REFERENCE, ROOT, invoke
 
@@ -173,7 +175,7 @@ def test_bundle_layout(bundle: Path) -> None:
 
 
 def copy_kit(dest: Path, skip: str = "") -> Path:
-    for part in [*bundle_module.KIT_PARTS, "tools/generate.py"]:
+    for part in [*bundle_module.KIT_PARTS, "tools/generate_course.py"]:
         if part == skip:
             continue
         src, target = ROOT / part, dest / part
@@ -233,19 +235,23 @@ def test_reference_gets_full_marks(autograder: Path, kind: str, root_mode: int) 
 
 
 def test_worker_interpreter(autograder: Path) -> None:
-    """The worker runs as nobody: the venv's Python where nobody can reach it, else the system's.
+    """The worker runs as a user of its own: a Python of our version that this user can reach
+    and run, never one behind a folder it cannot enter.
 
     The venv holds copies, not links: a link would be judged by the /usr/bin Python it points
     to, and then started through a folder that nobody cannot enter.
     """
     python = autograder / "venv" / "bin" / "python"
     assert not python.is_symlink()
-    probe = "from grader.sandbox import _interpreter; print(_interpreter(True))"
-    fallback = shutil.which("python3.11", path="/usr/bin:/usr/local/bin:/bin") or ""
-    for mode, expected in [(0o755, str(python)), (0o700, fallback)]:
+    probe = "from grader.sandbox import policy; print(policy.interpreter(True)[0])"
+    for mode in (0o755, 0o700):
         autograder.chmod(mode)
         out = subprocess.run([python, "-c", probe], capture_output=True, text=True, check=True)
-        assert out.stdout.strip() == expected
+        chosen = out.stdout.strip()
+        assert chosen and policy.reachable(chosen, policy.READ | policy.EXECUTE)
+        assert "python3.11" in Path(chosen).name or Path(chosen).name == "python3"
+        if mode == 0o700:
+            assert autograder not in Path(chosen).parents
 
 
 def test_stubs_get_zero_and_say_why(autograder: Path) -> None:
@@ -302,7 +308,8 @@ def test_extra_checks_travel_in_the_bundle(autograder: Path, tmp_path: Path) -> 
     with zipfile.ZipFile(out) as zf:
         assert "kit/extra-checks/sums_of_three.py" in zf.namelist()
         script = zf.read("run_autograder").decode()
-    from grader.runner import EXERCISES, checks_for
+    from grader.exercises import EXERCISES
+    from grader.runner import checks_for
 
     top = sum(c.points for c in checks_for(list(EXERCISES))) + 2  # the kit's own, 2 extra
     assert f"MAX_SCORE={top:g}" in script

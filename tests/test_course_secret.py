@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import course
+from grader.checks import course
 from grader.sandbox import Sandbox
 from tests.grader_helpers import EXERCISES, ROOT, by_name, grade_json, make_workspace
 

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.grader
 
 def test_demo_batch_agrees_with_grading_each_student_alone(tmp_path):
     # Exercise 1 only, to keep the suite quick; `nox -s demo` runs every exercise.
-    cmd = [sys.executable, "tools/demo.py", "--out", str(tmp_path), "-e", "1", "--jobs", "2"]
+    cmd = [sys.executable, "tools/demo_class.py", "--out", str(tmp_path), "-e", "1", "--jobs", "2"]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     assert "40/40 rows agree" in done.stdout

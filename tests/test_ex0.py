@@ -8,7 +8,7 @@ import random
 import pytest
 
 from grader.checks import ex0
-from grader.course import ENV_SECRET, rng_for
+from grader.checks.course import ENV_SECRET, rng_for
 from tests.grader_helpers import by_name, grade_json, make_workspace
 
 pytestmark = pytest.mark.grader

@@ -8,7 +8,7 @@ import nbformat
 import pytest
 
 from tests.conftest import ROOT, workspace_modules
-from tools import generate
+from tools import generate_course as generate
 
 pytestmark = pytest.mark.kit
 

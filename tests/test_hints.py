@@ -1,4 +1,5 @@
-"""Hints in turn: a nudge first, the formula when the same check fails again (grader/hints.py)."""
+"""Hints in turn: a nudge first, the formula when the same check fails again
+(grader/feedback/hints.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ import os
 
 import pytest
 
-from grader import hints
-from grader import results as R
-from grader.checking import REGISTRY
+from grader.checks.checking import REGISTRY
+from grader.feedback import hints
+from grader.feedback import results as R
 from tests.grader_helpers import EXERCISES, by_name, grade_json, make_workspace
 
 pytestmark = pytest.mark.grader
@@ -121,7 +122,7 @@ def test_a_history_that_is_a_folder_or_a_fifo_neither_blocks_nor_crashes(tmp_pat
 
 
 def test_every_ladder_names_a_rule_or_an_existing_check():
-    import grader.checks  # noqa: F401 - registers the checks
+    import grader.checks.registered  # noqa: F401 - registers the checks
 
     names = {f"exercise-{c.exercise}: {c.name}" for c in REGISTRY}
     assert set(hints.CHECKS) <= names

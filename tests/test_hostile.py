@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from grader.runner import checks_for
-from grader.sandbox import BWRAP, PERMISSIONS, UNPROTECTED, isolation, mode
+from grader.sandbox import BWRAP, PERMISSIONS, UNPROTECTED, mode
+from grader.sandbox.permissions import isolation
 from tests.grader_helpers import (
     EXERCISES,
     REFERENCE,
@@ -243,7 +244,7 @@ def test_odd_characters_in_an_error_message(tmp_path, message, fmt):
 
 def test_infinite_loop_in_a_rule_times_out(tmp_path):
     """One rule loops forever on one input; that check times out, the worker is replaced."""
-    from grader.checking import Context
+    from grader.checks.checking import Context
 
     ctx = Context(sandbox=None)
     ctx.start("exercise-1/+ backward")  # the inputs the check draws first (public secret)

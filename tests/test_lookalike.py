@@ -1,5 +1,6 @@
-"""Look-alike submissions (grader/lookalike.py): a synthetic class with planted copies, renamed,
-re-commented and re-spaced, in other forms (zip, notebook); exactly those groups are found."""
+"""Look-alike submissions (grader/classroom/lookalike.py): a synthetic class with planted
+copies, renamed, re-commented and re-spaced, in other forms (zip, notebook); exactly those
+groups are found."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import lookalike
+from grader.classroom import lookalike
 from tools.synthetic_class import WRITERS, package, write_class
 
 pytestmark = pytest.mark.grader

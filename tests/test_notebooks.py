@@ -14,11 +14,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader import live
-from grader import results as R
+from grader import notebook as live
+from grader.feedback import results as R
 from grader.runner import grade_submission
 from tests.conftest import ROOT
-from tools import generate, planted_bugs
+from tools import generate_course as generate
+from tools import planted_bugs
 
 pytestmark = pytest.mark.kit
 
@@ -199,7 +200,7 @@ def test_a_check_from_a_cell_agrees_with_grade_on_planted_bugs(kit: Path, bug, m
 
 
 def test_definitions_replace_only_their_own_names():
-    from grader.definitions import apply, definitions
+    from grader.submissions.definitions import apply, definitions
 
     module = textwrap.dedent(
         """\
@@ -256,7 +257,8 @@ def test_plain_grade_grades_the_workspace_with_its_notebooks(kit: Path, monkeypa
 
     from click.testing import CliRunner
 
-    from grader import cli, workspace
+    from grader import cli
+    from grader.submissions import workspace
 
     files = reference_files()
     fill(kit / "notebooks" / "exercise-1.ipynb", files)  # exercise 1 done in its notebook
@@ -286,7 +288,8 @@ def test_plain_grade_says_which_notebook_cells_replace_the_files(kit: Path, monk
     so, naming the definitions and the notebook, so that the student knows where to look."""
     from click.testing import CliRunner
 
-    from grader import cli, workspace
+    from grader import cli
+    from grader.submissions import workspace
 
     files = reference_files()
     fill(kit / "notebooks" / "exercise-1.ipynb", files)

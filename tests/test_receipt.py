@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from grader import checking, course
-from grader.bundle import build_gradescope
+from grader.checks import checking, course
+from grader.classroom.bundle import build_gradescope
 from grader.cli import main
 from tests.grader_helpers import ROOT, by_name, grade_json, make_workspace
 

@@ -14,9 +14,9 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
-from grader import gradebook as G
-from grader.report_page import bins_for, report_html
-from grader.runner import EXERCISES
+from grader.classroom import gradebook as G
+from grader.classroom.report_page import bins_for, report_html
+from grader.exercises import EXERCISES
 from tests.browser import Browser, chromium_path
 from tests.grader_helpers import ROOT
 from tests.test_lookalike import disguised, styled

@@ -412,3 +412,58 @@ def test_without_a_sandbox_grade_says_so_and_batch_refuses(tmp_path):
     )
     assert gradescope.returncode == 2
     assert "cannot be sandboxed" in gradescope.stdout
+
+
+@pytest.fixture
+def open_dir():
+    """A folder any user can enter (pytest's tmp_path sits in a 0700 folder)."""
+    folder = Path(tempfile.mkdtemp(prefix="micrograd-test-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_reachable_tells_read_from_execute(open_dir):
+    """One function answers both questions the modes ask: can a worker read this (a library)
+    and can it run this (an interpreter)? A folder without o+x on the way stops both."""
+    tmp_path = open_dir
+    readable = tmp_path / "lib.so"
+    readable.write_text("")
+    readable.chmod(0o644)
+    runnable = tmp_path / "python"
+    runnable.write_text("")
+    runnable.chmod(0o711)
+    link = tmp_path / "link"
+    link.symlink_to(readable)
+    assert policy.reachable(str(readable), policy.READ)
+    assert not policy.reachable(str(readable), policy.EXECUTE)
+    assert policy.reachable(str(runnable), policy.EXECUTE)
+    assert not policy.reachable(str(runnable), policy.READ | policy.EXECUTE)
+    assert policy.reachable(str(link), policy.READ)
+    closed = tmp_path / "closed"
+    closed.mkdir(mode=0o700)
+    inside = closed / "python"
+    inside.write_text("")
+    inside.chmod(0o755)
+    assert not policy.reachable(str(inside), policy.EXECUTE)
+    (tmp_path / "into-closed").symlink_to(inside)  # the link's folder is open, its target not
+    assert not policy.reachable(str(tmp_path / "into-closed"), policy.EXECUTE)
+
+
+def test_no_interpreter_inside_the_kit_for_workers(open_dir):
+    """An interpreter inside the kit is never the workers' (the permissions mode denies them the
+    kit); outside it, an open one is."""
+    kit_python = policy.KIT / ".cache" / "test-python3.11"
+    kit_python.parent.mkdir(exist_ok=True)
+    try:
+        kit_python.write_text("")
+        kit_python.chmod(0o755)
+        assert not policy.runnable_by_workers(str(kit_python))
+    finally:
+        kit_python.unlink()
+    outside = open_dir / "python3.11"
+    outside.write_text("")
+    outside.chmod(0o755)
+    assert policy.runnable_by_workers(str(outside))
+    outside.chmod(0o711)  # runnable but not readable: bwrap could not bind what it cannot read
+    assert not policy.runnable_by_workers(str(outside))

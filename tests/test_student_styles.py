@@ -131,8 +131,8 @@ def test_the_rule_that_made_a_value_grad_is_named_among_several_users(tmp_path):
 
 
 def test_a_check_that_breaks_is_that_checks_failure_not_a_grader_error():
-    from grader import results as R
-    from grader.checking import Check, Context
+    from grader.checks.checking import Check, Context
+    from grader.feedback import results as R
     from grader.runner import run_check
 
     def broken(ctx):

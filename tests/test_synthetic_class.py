@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from grader.runner import grade
-from grader.submission import SubmissionError, open_submission
+from grader.submissions.submission import SubmissionError, open_submission
 from tests.grader_helpers import tree_hash
 from tools import synthetic_class as sc
 from tools.planted_bugs import BUGS

@@ -38,7 +38,7 @@ if __package__ in (None, ""):  # run as `python tools/synthetic_class.py`: make 
 
 import nbformat  # noqa: E402
 
-from tools import generate  # noqa: E402
+from tools import generate_course as generate  # noqa: E402
 from tools.planted_bugs import ADD_RULE, BUGS, Bug, apply_edits  # noqa: E402
 
 ALL = tuple(generate.EXERCISES_INFO)  # a full student does every exercise

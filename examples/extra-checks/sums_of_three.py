@@ -5,11 +5,11 @@
 
 Each check is a function of a Context, declared with @check beside its points. Build the
 expression as a list of nodes (["x", i] is input i; ["add", j, k] adds nodes j and k; see
-grader/expressions.py for every operation) and let judge_expression compare the student's
+grader/checks/expressions.py for every operation) and let judge_expression compare the student's
 gradients with PyTorch's, node by node, naming the rule at fault.
 """
 
-from grader.checking import Expression, check, judge_expression
+from grader.checks.checking import Expression, check, judge_expression
 
 
 @check(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import random
 
-from grader.checking import Fail, check, close, fmt
+from grader.checks.checking import Fail, check, close, fmt
 from grader.sandbox import finite
 
 EPS = 2.220446049250313e-16  # the gap between 1.0 and the next float

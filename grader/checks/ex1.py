@@ -5,7 +5,7 @@ is gradable before backward() (exercise-3) exists. Every input, upstream gradien
 is drawn from the course's secret (ctx.uniform, ctx.upstream): no answer can be given in advance.
 """
 
-from grader.checking import Expression, check, judge_expression, single
+from grader.checks.checking import Expression, check, judge_expression, single
 from grader.checks.properties import random_expressions
 
 OPS = {"add", "mul", "neg", "sub", "radd", "rsub", "rmul", "addc", "mulc"}

@@ -5,7 +5,7 @@ kinks and outside nothing of its domain, and on an expression that uses its inpu
 (op(x) + x): a rule that assigns its grad (`=`) instead of adding (`+=`) loses the other use.
 """
 
-from grader.checking import Expression, check, judge_expression, single
+from grader.checks.checking import Expression, check, judge_expression, single
 from grader.checks.ex1 import OPS as EX1_OPS
 from grader.checks.properties import random_expressions
 from grader.sandbox import StudentError

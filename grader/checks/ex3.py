@@ -6,7 +6,7 @@ operations of exercise-1, so a wrong answer points at backward() itself.
 
 import math
 
-from grader.checking import (
+from grader.checks.checking import (
     Expression,
     Fail,
     check,
@@ -17,8 +17,8 @@ from grader.checking import (
     single,
 )
 from grader.checks.ex1 import OPS as EX1_OPS
+from grader.checks.expressions import torch_values
 from grader.checks.properties import random_expressions
-from grader.expressions import torch_values
 from grader.sandbox import StudentError, WorkerFailed
 
 CHAIN = 100_000

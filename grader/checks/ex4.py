@@ -8,8 +8,8 @@ from typing import NamedTuple
 
 import torch
 
-from grader.checking import Fail, check, close, fmt, numbers
-from grader.models import TorchMLP, param_count
+from grader.checks.checking import Fail, check, close, fmt, numbers
+from grader.checks.models import TorchMLP, param_count
 from grader.sandbox import StudentError
 
 ORDER_HINT = "parameters() order: layer by layer, neuron by neuron, each neuron's weights then bias"

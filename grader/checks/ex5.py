@@ -25,10 +25,10 @@ import random
 import numpy as np
 import torch
 
-from grader import course
-from grader.checking import Fail, check, close, fmt, numbers
+from grader.checks import course
+from grader.checks.checking import Fail, check, close, fmt, numbers
 from grader.checks.ex4 import expected_layout
-from grader.models import TorchMLP, param_count
+from grader.checks.models import TorchMLP, param_count
 
 MOONS_TRAIN, MOONS_TEST, MOONS_NOISE = 40, 200, 0.1
 MOONS_STEPS, MOONS_SIZES, MOONS_ALPHA = 80, [8, 8, 1], 1e-4

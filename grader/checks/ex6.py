@@ -8,9 +8,9 @@ import random
 
 import torch
 
-from grader.checking import Fail, check, close, fmt, numbers
+from grader.checks.checking import Fail, check, close, fmt, numbers
 from grader.checks.ex5 import _compare_loss, _rate, _schedule
-from grader.models import TorchMLP, param_count
+from grader.checks.models import TorchMLP, param_count
 
 # the lecture's tiny data set
 LECTURE_X = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]

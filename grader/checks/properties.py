@@ -10,11 +10,11 @@ import math
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from grader import course
-from grader.checking import Context, Fail, judge_expression
-from grader.expressions import Expression, torch_values
+from grader.checks import course
+from grader.checks.checking import Context, Fail, judge_expression
+from grader.checks.expressions import Expression, torch_values
 from grader.sandbox import StudentError, WorkerFailed
-from grader.scratch import private_folder
+from grader.submissions.scratch import private_folder
 
 
 @contextlib.contextmanager
@@ -82,7 +82,7 @@ def random_expressions(
     from hypothesis.configuration import set_hypothesis_home_dir
     from hypothesis.errors import Flaky
 
-    from grader.strategies import expressions
+    from grader.checks.strategies import expressions
 
     without_local_constants()
     # hypothesis keeps a cache in ./.hypothesis: not in the folder the student grades from,

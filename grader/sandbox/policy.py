@@ -36,7 +36,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
-from grader.scratch import private_folder
+from grader.submissions.scratch import private_folder
 
 TMP_BYTES = 32 * 1024**2  # /tmp: the cwd, HOME and any file the worker writes
 SHM_BYTES = 8 * 1024**2  # /dev/shm (POSIX shared memory, multiprocessing's semaphores)
@@ -52,17 +52,23 @@ ENV = {
     "OMP_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
 }
+KIT = Path(__file__).resolve().parents[2]  # the kit's source tree, denied to workers
 SYSTEM_LIBS = ("/usr/lib", "/usr/lib64", "/usr/lib32", "/lib", "/lib64", "/lib32")
 
 
-def reachable(path: str) -> bool:
-    """Can any user reach and read `path`? Each folder on the way needs o+x (as root, bwrap runs
-    as the worker's own user, who must find each source by its path)."""
-    parts = Path(path)
-    for part in [*reversed(parts.parents), parts]:
-        mode = part.stat().st_mode
-        if not mode & 0o001 if part != parts else not mode & 0o004:
-            return False
+READ, EXECUTE = 0o004, 0o001  # the "other" permission bits a worker's user has
+
+
+def reachable(path: str, need: int = READ) -> bool:
+    """Can any user (the worker's own) reach `path` and use it as `need` says (READ a library,
+    EXECUTE an interpreter, or both)? Each folder on the way needs o+x, on the way to the path
+    as given (a venv's link) and on the way to what it links to (as root, bwrap runs as the
+    worker's own user, who must find each source by its path)."""
+    for target in {Path(os.path.abspath(path)), Path(os.path.realpath(path))}:
+        for part in [*reversed(target.parents), target]:
+            bits = need if part == target else EXECUTE
+            if part.stat().st_mode & bits != bits:
+                return False
     return True
 
 
@@ -70,12 +76,13 @@ def reachable(path: str) -> bool:
 def interpreter(as_other_user: bool) -> tuple[str, str, str]:
     """(binary, standard library, LIBDIR) of a Python of our version that the worker can run:
     the base interpreter of our venv, or the system's where a normal user cannot reach that
-    (a pyenv under /root). Real paths; its site-packages are hidden anyway."""
+    (a pyenv under /root) or it sits inside the kit. Real paths; its site-packages are hidden
+    anyway. Every mode runs this one (outside bwrap too, with -I -S)."""
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
     candidates = [os.path.realpath(getattr(sys, "_base_executable", sys.executable))]
     candidates += [f"{d}/{version}" for d in ("/usr/bin", "/usr/local/bin")]
     for python in candidates:
-        if os.path.isfile(python) and (not as_other_user or reachable(python)):
+        if os.path.isfile(python) and (not as_other_user or runnable_by_workers(python)):
             python = os.path.realpath(python)
             if python == candidates[0]:  # our own base interpreter: no need to ask it
                 stdlib = sysconfig.get_paths()["stdlib"]
@@ -83,6 +90,13 @@ def interpreter(as_other_user: bool) -> tuple[str, str, str]:
                 return python, os.path.realpath(stdlib), os.path.realpath(libdir)
             return (python, *_paths_of(python))
     return "", "", ""
+
+
+def runnable_by_workers(python: str) -> bool:
+    """Can the worker's own user run `python`? It must reach, read and execute it, and it must
+    not sit inside the kit, which the "permissions" mode denies to workers (acl.py)."""
+    inside_kit = KIT in Path(os.path.realpath(python)).parents or KIT in Path(python).parents
+    return not inside_kit and reachable(python, READ | EXECUTE)
 
 
 def _paths_of(python: str) -> tuple[str, str]:

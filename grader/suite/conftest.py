@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from grader.checking import Context
-from grader.runner import EXERCISES
+from grader.checks.checking import Context
+from grader.exercises import EXERCISES
 from grader.sandbox import Sandbox
-from grader.submission import SubmissionError, open_submission
+from grader.submissions.submission import SubmissionError, open_submission
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

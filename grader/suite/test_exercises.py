@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from grader import results as R
-from grader.checking import Check, Context
-from grader.runner import EXERCISES, checks_for, run_check
+from grader.checks.checking import Check, Context
+from grader.exercises import EXERCISES
+from grader.feedback import results as R
+from grader.runner import checks_for, run_check
 
 CHECKS = [
     pytest.param(

@@ -1,13 +1,14 @@
 """Working in a notebook: the student's micrograd, live, and check() from a cell.
 
-    from grader.live import check, start
+    from grader.notebook import check, start
     start(2)              # in exercise-2's notebook: load micrograd, add %%micrograd and %%try
     check("exercise-2")   # grade it now: the same sandboxed worker and checks as `grade`
 
 `start` makes `import micrograd` the workspace's package with the definitions of the
 notebook's `%%micrograd` cells (and of the earlier exercises' notebooks) spliced in, as
-grader/submission.py does for `grade --submission NOTEBOOK`. The modules are written to a
-folder of this kernel's own, never to the workspace: no notebook overwrites another's work.
+grader/submissions/submission.py does for `grade --submission NOTEBOOK`. The modules are
+written to a folder of this kernel's own, never to the workspace: no notebook overwrites
+another's work.
 
 `check` writes those modules to a temporary workspace and grades it with grader.runner, in a
 fresh sandboxed worker, exactly as `grade` does; torch and the checks stay loaded in the
@@ -28,9 +29,15 @@ import types
 import warnings
 from pathlib import Path
 
-from grader import workspace as workspace_module
-from grader.definitions import Definition, apply, cell_module, definitions, ignored_statements
-from grader.submission import earlier_definitions, notebook_workspace, workspace_files
+from grader.submissions import workspace as workspace_module
+from grader.submissions.definitions import (
+    Definition,
+    apply,
+    cell_module,
+    definitions,
+    ignored_statements,
+)
+from grader.submissions.submission import earlier_definitions, notebook_workspace, workspace_files
 
 
 class Session:
@@ -119,7 +126,7 @@ def start(exercise: int, folder: Path | str | None = None) -> Session:
     SESSION.load()
     # torch and the checks, loaded now rather than at the first check(): every check, the
     # first included, then takes a fraction of a second
-    import grader.checks  # noqa: F401
+    import grader.checks.registered  # noqa: F401
 
     return SESSION
 
@@ -175,7 +182,7 @@ def _try_magic(line: str, cell: str) -> None:
 
 
 def _exercises(what: str | int | list) -> list[int]:
-    from grader.runner import EXERCISES
+    from grader.exercises import EXERCISES
 
     if what == "all":
         return list(EXERCISES)
@@ -242,7 +249,7 @@ class LiveReport:
         return self.report.max_score
 
     def __repr__(self) -> str:
-        from grader import reports
+        from grader.feedback import reports
 
         return reports.text(self.report).rstrip("\n")
 
@@ -254,8 +261,8 @@ class LiveReport:
         return f'<img src="data:{kind};base64,{data}" style="max-width:100%">'
 
     def _repr_html_(self) -> str:
-        from grader import results as R
-        from grader.runner import EXERCISES
+        from grader.exercises import EXERCISES
+        from grader.feedback import results as R
 
         r, e = self.report, html.escape
         if r.error:

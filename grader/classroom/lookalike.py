@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
-from grader.submission import KIT
+from grader.submissions.submission import KIT
 
 MODULES = ("gradcheck.py", "engine.py", "nn.py", "losses.py", "optim.py", "train.py")
 MAX_BYTES = 512 * 1024  # a larger file is not read (a hostile student's bloat)
@@ -174,7 +174,7 @@ def groups(fingerprints: dict[str, dict]) -> list[list[str]]:
 
 def workspace_fingerprint(submission: Path) -> dict:
     """The fingerprint of a submission (folder, zip or notebook), {} when it cannot be read."""
-    from grader.submission import SubmissionError, open_submission
+    from grader.submissions.submission import SubmissionError, open_submission
 
     try:
         with open_submission(submission) as workspace:

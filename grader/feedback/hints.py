@@ -25,7 +25,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from grader import results as R
+from grader.feedback import results as R
 
 # rule -> (nudge, formula)
 RULES: dict[str, tuple[str, str]] = {

@@ -19,9 +19,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from grader.definitions import MAGIC, Definition, apply, definitions, is_stub
+from grader.submissions.definitions import MAGIC, Definition, apply, definitions, is_stub
 
-KIT = Path(__file__).resolve().parents[1]
+KIT = Path(__file__).resolve().parents[2]
 STUBS = KIT / "exercises"  # the untouched workspace, the base a notebook's cells go into
 NOTEBOOK_KEY = "micrograd_kit"
 MAX_UNZIPPED = 50 * 1024**2
@@ -268,7 +268,7 @@ def notebook_files(path: Path) -> dict[str, str]:
     folder, it is that workspace, with the work of the earlier exercises' notebooks beside
     it (as in the notebook's own kernel, so that `grade` agrees with a check from a cell).
     The notebook's %%writefile cells replace whole modules; its %%micrograd cells, the
-    definitions they hold (see grader/definitions.py).
+    definitions they hold (see grader/submissions/definitions.py).
     """
     code = notebook_code(path)
     # the kit's own notebook in a workspace, not a class's entry named by a student's id

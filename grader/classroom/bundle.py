@@ -1,6 +1,6 @@
 """`grade bundle gradescope OUT.zip`: an autograder bundle for Gradescope.
 
-The zip holds, at its root, `setup.sh` and `run_autograder` (from grader/gradescope/) and the
+The zip holds, at its root, `setup.sh` and `run_autograder` (from grader/classroom/gradescope/) and the
 kit under `kit/`: pyproject.toml, README.md, grader/, reference/ and the stubs in
 exercises/micrograd/ (a notebook's cells are graded on top of them). Gradescope unzips it into
 /autograder/source; setup.sh installs the kit, editable, into /autograder/venv.
@@ -15,8 +15,9 @@ from pathlib import Path
 
 import click
 
-from grader.runner import EXERCISES, ExtraChecksError, checks_for, load_extra_checks
-from grader.submission import KIT
+from grader.exercises import EXERCISES
+from grader.runner import ExtraChecksError, checks_for, load_extra_checks
+from grader.submissions.submission import KIT
 
 TEMPLATES = Path(__file__).with_name("gradescope")
 # What the grader needs at run time, relative to the kit's source tree.
@@ -29,7 +30,7 @@ FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the same kit makes the same zip
 
 def kit_files(kit: Path) -> list[Path]:
     """The kit's files that go into a bundle, relative to `kit`, sorted."""
-    missing = [p for p in [*KIT_PARTS, "tools/generate.py"] if not (kit / p).exists()]
+    missing = [p for p in [*KIT_PARTS, "tools/generate_course.py"] if not (kit / p).exists()]
     if missing:
         raise click.ClickException(
             f"the kit's source tree at {kit} lacks {', '.join(missing)}: a bundle is built from "
@@ -73,7 +74,8 @@ def check_stubs(kit: Path) -> None:
     if stale:
         raise click.ClickException(
             "exercises/micrograd/ differs from the stubs made from reference/ "
-            f"({', '.join(stale)}): run `python tools/generate.py` (or `git checkout exercises/`) "
+            f"({', '.join(stale)}): run `python tools/generate_course.py` "
+            "(or `git checkout exercises/`) "
             "and build again"
         )
 

@@ -1,6 +1,6 @@
 """A long-lived grading process for batches: it imports torch once and grades many submissions.
 
-    python -m grader.grading_process --exercise 1 --exercise 2 [--extra-checks DIR]
+    python -m grader.classroom.grading_process --exercise 1 --exercise 2 [--extra-checks DIR]
 
 It reads one task per line on stdin, {"student", "entry", "out", "key"}, grades the entry
 (student code runs in its own sandboxed worker, as always), writes the student's folder `out`
@@ -19,10 +19,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from grader import gradebook as G
-from grader import lookalike, receipt, report_page, reports
-from grader import results as R
-from grader.checking import Check
+from grader.checks.checking import Check
+from grader.classroom import gradebook as G
+from grader.classroom import lookalike, receipt, report_page
+from grader.feedback import reports
+from grader.feedback import results as R
 from grader.runner import grade_submission, load_extra_checks
 from grader.sandbox import die_with_parent, protect
 
@@ -102,7 +103,7 @@ def grade_one(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m grader.grading_process")
+    parser = argparse.ArgumentParser(prog="python -m grader.classroom.grading_process")
     parser.add_argument("--exercise", type=int, action="append", required=True)
     parser.add_argument("--extra-checks", type=Path)
     parser.add_argument("--parent", type=int, default=0, help="die if this process is gone")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from grader.expressions import Expression
+from grader.checks.expressions import Expression
 
 SAFE_UNARY = ["neg", "tanh", "sigmoid", "relu", "exp"]
 SAFE_BINARY = ["add", "mul", "sub"]

@@ -1,6 +1,6 @@
 """Grade a synthetic class end to end, then check every row against grading that student alone.
 
-    python tools/demo.py [--out demo] [--size 40] [-e N ...] [--jobs N]
+    python tools/demo_class.py [--out demo] [--size 40] [-e N ...] [--jobs N]
 
 1. writes the class (tools/synthetic_class.py) to OUT/class, its manifest beside it;
 2. grades it with `grade batch OUT/class --out OUT/grades`, as an instructor would;
@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as `python tools/demo.py`: make `tools` importable
+if __package__ in (None, ""):  # run as `python tools/demo_class.py`: make `tools` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tools.synthetic_class import write_class  # noqa: E402
@@ -37,7 +37,7 @@ def grade_alone(entry: Path, exercises: list[int], pictures: Path) -> dict[int, 
     from click.testing import CliRunner
 
     from grader.cli import main
-    from grader.runner import EXERCISES
+    from grader.exercises import EXERCISES
 
     commands = ["all"] if exercises == list(EXERCISES) else [f"exercise-{n}" for n in exercises]
     scores: dict[int, float | None] = {}

@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.reports import md_inert
+from grader.feedback.reports import md_inert
 
 # A row's status. Only GRADED and SANDBOX_FAILED rows carry scores: the others could not be
 # graded, and a blank is not a zero.
@@ -44,7 +44,7 @@ class Row:
     scores: dict[int, float] = field(default_factory=dict)  # exercise -> points
     max_scores: dict[int, float] = field(default_factory=dict)
     failed: list[tuple[str, str, str]] = field(default_factory=list)  # (check, outcome, rule)
-    lookalike: dict = field(default_factory=dict)  # grader/lookalike.py's fingerprint
+    lookalike: dict = field(default_factory=dict)  # grader/classroom/lookalike.py's fingerprint
 
     @property
     def total(self) -> float | None:

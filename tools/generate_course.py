@@ -22,16 +22,16 @@ The prose lives by hand in exercises/exercise-N.md and solutions/exercise-N.md; 
 only rewrites the part of each page between the GENERATED markers, and the notebooks, which
 are built from the page.
 
-    python tools/generate.py           # write everything
-    python tools/generate.py --check   # exit 1 if anything committed differs (default level)
-    python tools/generate.py --stub-hints derivative   # stubs that carry the derivative too
+    python tools/generate_course.py           # write everything
+    python tools/generate_course.py --check   # exit 1 if anything committed differs (default level)
+    python tools/generate_course.py --stub-hints derivative   # stubs that carry the derivative too
 
 The notebooks (one per exercise, from its page): the page's text; a `%%micrograd FILE` cell
 per function or method holding one of the exercise's stubs (graded definition by definition,
-see grader/definitions.py); the page's ```python blocks as `%%try` cells; the graph of a small
-example (EXAMPLES); a check() cell. The pages' pictures (exercises/pictures/) are that example,
-run on the reference and drawn by graphviz's `dot`; each SVG carries the hash of its DOT source,
-so --check needs no graphviz. Everything is data-driven over EXERCISES_INFO.
+see grader/submissions/definitions.py); the page's ```python blocks as `%%try` cells; the
+graph of a small example (EXAMPLES); a check() cell. The pages' pictures (exercises/pictures/)
+are that example, run on the reference and drawn by graphviz's `dot`; each SVG carries the
+hash of its DOT source, so --check needs no graphviz. Everything is data-driven over EXERCISES_INFO.
 """
 
 from __future__ import annotations
@@ -223,7 +223,7 @@ SETUP_CELL = """\
 # Run this cell first. `micrograd` is now your workspace's package (the folder above this
 # notebook), with the code of the %%micrograd cells you run here and of the earlier exercises'
 # notebooks; nothing is written to its files. check() grades it as `grade` does.
-from grader.live import check, start
+from grader.notebook import check, start
 
 start({n})
 from micrograd import {names}

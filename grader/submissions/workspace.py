@@ -13,7 +13,7 @@ import sysconfig
 from pathlib import Path
 
 PTH = "micrograd_kit_workspace.pth"
-KIT_WORKSPACE = Path(__file__).resolve().parents[1] / "exercises"
+KIT_WORKSPACE = Path(__file__).resolve().parents[2] / "exercises"
 
 
 def pth_file() -> Path:

@@ -19,10 +19,10 @@ from collections import Counter
 from pathlib import Path
 from urllib.parse import quote
 
-from grader import gradebook as G
-from grader import lookalike
-from grader import results as R
-from grader.runner import EXERCISES
+from grader.classroom import gradebook as G
+from grader.classroom import lookalike
+from grader.exercises import EXERCISES
+from grader.feedback import results as R
 
 MAX_EMBED = 2 * 1024**2  # a larger picture is linked, not embedded
 MIME = {".svg": "image/svg+xml", ".png": "image/png"}

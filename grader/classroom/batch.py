@@ -2,10 +2,10 @@
 
     grade batch SUBMISSIONS --out grades --jobs 2
 
-A pool of grading processes (grader/grading_process.py) each imports torch once and grades
+A pool of grading processes (grader/classroom/grading_process.py) each imports torch once and grades
 one submission after another; every submission still runs in a sandboxed worker of its own.
 This process only hands out work, moves each finished student folder into place and keeps
-gradebook.csv and summary.md up to date (grader/gradebook.py).
+gradebook.csv and summary.md up to date (grader/classroom/gradebook.py).
 
 Resuming: a student's results.json records a key, the hash of the submission's content and
 of everything that decides its grade (the grader's code, the exercises chosen, the extra
@@ -33,9 +33,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from grader import gradebook as G
-from grader.report_page import report_html
-from grader.submission import KIT
+from grader.classroom import gradebook as G
+from grader.classroom.receipt import content_hash, grading_fingerprint
+from grader.classroom.report_page import report_html
+from grader.submissions.submission import KIT
 
 SUBMISSION_SUFFIXES = (".zip", ".ipynb")
 STARTUP_SECONDS = 120.0  # for a grading process to import torch and say it is ready
@@ -73,44 +74,6 @@ def find_entries(folder: Path) -> tuple[list[Entry], list[G.Row]]:
             note = f"{names} are both {student}'s: keep one and run the batch again"
             clashes.append(G.Row(student, G.AMBIGUOUS, note, entry=names))
     return entries, clashes
-
-
-def content_hash(path: Path) -> str:
-    """sha256 of an entry's content: file names and bytes; links by their target, not followed."""
-    h = hashlib.sha256()
-    paths = [path] if not path.is_dir() else sorted(path.rglob("*"))
-    for p in paths:
-        if "__pycache__" in p.parts or p.name == ".ipynb_checkpoints":
-            continue
-        rel = p.name if p == path else str(p.relative_to(path))
-        h.update(rel.encode("utf-8", "surrogateescape") + b"\0")
-        try:
-            if p.is_symlink():
-                h.update(b"link\0" + os.readlink(p).encode("utf-8", "surrogateescape"))
-            elif p.is_file():
-                with open(p, "rb") as f:
-                    for chunk in iter(lambda: f.read(1 << 20), b""):
-                        h.update(chunk)
-        except OSError as exc:  # unreadable: the key still changes when it becomes readable
-            h.update(f"unreadable {exc.errno}".encode())
-        h.update(b"\0")
-    return h.hexdigest()
-
-
-def grading_fingerprint(exercises: list[int], extra_checks: Path | None) -> str:
-    """sha256 of what decides a grade besides the submission: code, exercises, extra checks,
-    the course's secret."""
-    from grader import course
-
-    h = hashlib.sha256(json.dumps([exercises, course.fingerprint()]).encode())
-    sources = [KIT / "grader", KIT / "reference" / "micrograd", KIT / "exercises" / "micrograd"]
-    if extra_checks:
-        sources.append(Path(extra_checks))
-    for folder in sources:
-        for p in sorted(folder.rglob("*.py")):
-            if "__pycache__" not in p.parts:
-                h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
-    return h.hexdigest()
 
 
 # -- the pool of grading processes ---------------------------------------------------------
@@ -163,7 +126,7 @@ class Pool:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         with open(log, "ab") as err:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "grader.grading_process", *self.args]
+                [sys.executable, "-m", "grader.classroom.grading_process", *self.args]
                 + [f"--parent={os.getpid()}"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
@@ -368,8 +331,8 @@ def write_failed(
 ) -> dict:
     """The folder of a student whose grading process died or overran: no scores, the reason,
     and, as for every student, the receipt and the look-alike fingerprint (read, never run)."""
-    from grader import lookalike, receipt
-    from grader.grading_process import results_json, write_student
+    from grader.classroom import lookalike, receipt
+    from grader.classroom.grading_process import results_json, write_student
     from grader.runner import could_not_grade
 
     report = could_not_grade(exercises, f"{done.status}: {done.note}", extra)

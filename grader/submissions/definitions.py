@@ -9,8 +9,8 @@ own exercise's code, and the rest comes from the workspace and the earlier noteb
 A definition that still raises its stub's NotImplementedError("exercise-...") is not used:
 until you start it, the workspace's version stands (which may be done, in the file).
 
-The kernel (grader/live.py) and the grader (grader/submission.py) both build a student's
-modules with `apply`, so that a check from a cell grades what `grade` grades.
+The kernel (grader/notebook.py) and the grader (grader/submissions/submission.py) both
+build a student's modules with `apply`, so that a check from a cell grades what `grade` grades.
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 
-from grader import results as R
-from grader.runner import EXERCISES
+from grader.exercises import EXERCISES
+from grader.feedback import results as R
 
 
 def _points(x: float) -> str:

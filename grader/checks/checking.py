@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.expressions import Expression, rule_of, torch_values
+from grader.checks.expressions import Expression, rule_of, torch_values
 from grader.sandbox import Sandbox, finite
 from grader.sandbox.worker.ops import operands
 
@@ -41,13 +41,13 @@ class Context:
     out_dir: Path | None = None  # where pictures go; None: no pictures
     pictures: list[Path] = field(default_factory=list)
     # The check being run ("exercise-2/tanh backward") and its numbers: drawn from the course's
-    # secret (grader/course.py), which the worker never sees, so no answer can be recorded in
+    # secret (grader/checks/course.py), which the worker never sees, so no answer can be recorded in
     # advance. The runner sets both afresh before each check.
     purpose: str = "unnamed"
     rng: random.Random = field(default_factory=lambda: random.Random(0))
 
     def start(self, purpose: str) -> None:
-        from grader import course
+        from grader.checks import course
 
         self.purpose, self.rng = purpose, course.rng_for(purpose)
 

@@ -1,0 +1,124 @@
+"""The worker's process: its user, its limits, and what is cleaned up after it.
+
+Limits are per submission: a worker is one process, so its RLIMIT_AS (memory), RLIMIT_CPU
+(CPU time, all threads) and the tmpfs sizes (disk) bound the whole submission.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+# As root, the worker runs as a user of its own, UID_BASE + the grader's pid: unprivileged, and
+# unlike a shared `nobody`, its process limit and files are not shared with another worker
+# running beside it (a batch grades several submissions at once).
+UID_BASE = 200_000
+
+
+def worker_uid() -> int:
+    return UID_BASE + os.getpid()
+
+
+@dataclass(frozen=True)
+class Limits:
+    request_seconds: float = 10.0  # wall time for one request
+    cpu_seconds: int = 120  # CPU time for one worker process, all requests together
+    memory_bytes: int = 2 * 1024**3  # address space
+    file_bytes: int = 8 * 1024**2  # largest file it may write, its captured output included
+    output_chars: int = 2000  # how much of its output a report shows
+    reply_bytes: int = 16 * 1024**2  # largest reply line
+    # processes and threads of the worker's own user ("permissions" mode; in "bwrap" mode
+    # seccomp forbids new processes): 1, so RLIMIT_AS and RLIMIT_CPU bound the submission
+    processes: int = 1
+
+
+def die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (prctl PR_SET_PDEATHSIG).
+
+    The worker's `unshare` gets this, so a grader that is killed (kill -9, a batch timeout)
+    takes its worker along: `unshare --kill-child` then ends the worker's PID namespace.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the grader's own cleanup still runs
+        pass
+
+
+SHARED_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm")  # where anyone may write
+
+
+def remove_files_of(uid: int) -> None:
+    """Remove what user `uid` left in the world-writable folders.
+
+    The worker's user is its grader's alone, so whatever it owns there is the worker's, and
+    goes when the worker does, as its processes do.
+    """
+    for folder in SHARED_FOLDERS:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.stat(follow_symlinks=False).st_uid != uid:
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+            except OSError:
+                pass
+
+
+def kill_processes_of(uid: int, wait: float = 2.0) -> None:
+    """SIGKILL every process of user `uid` and wait (up to `wait` s) until none is left."""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        left = []
+        for proc in Path("/proc").iterdir():
+            try:
+                if proc.name.isdigit() and proc.stat().st_uid == uid:
+                    left.append(int(proc.name))
+                    os.kill(int(proc.name), signal.SIGKILL)
+            except OSError:
+                pass
+        if not left:
+            return
+        time.sleep(0.005)
+
+
+def remove_shared_memory_of(uid: int) -> None:
+    """Remove the System V shared memory segments user `uid` made (outside bwrap, where they
+    would stay in RAM after the worker: no IPC namespace of its own ends them)."""
+    try:
+        lines = Path("/proc/sysvipc/shm").read_text().splitlines()[1:]
+    except OSError:
+        return
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    for line in lines:
+        fields = line.split()  # key shmid perms size cpid lpid nattch uid gid cuid ...
+        if len(fields) > 9 and uid in (int(fields[7]), int(fields[9])):
+            libc.shmctl(int(fields[1]), 0, None)  # IPC_RMID
+
+
+def limit(limits: Limits, as_nobody: bool) -> None:  # runs in the child between fork and exec
+    die_with_parent()
+    if as_nobody:
+        # Counted per user (threads included), so only for the worker's own user: with 1, the
+        # worker can start no process and no thread. Root ignores it for the `unshare` and
+        # `setpriv` that run before the drop; bwrap, which forks, starts before the drop.
+        resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
+    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
+    resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))

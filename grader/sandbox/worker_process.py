@@ -1,0 +1,304 @@
+"""The worker process for one workspace: started, fed requests, read, stopped, restarted after
+any failure, its time budget kept (runner.py sets one per exercise)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+import select
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from grader.sandbox import acl, bwrap, permissions, policy
+from grader.sandbox.modes import BWRAP, PERMISSIONS, mode
+from grader.sandbox.processes import (
+    Limits,
+    kill_processes_of,
+    limit,
+    remove_files_of,
+    remove_shared_memory_of,
+    worker_uid,
+)
+from grader.sandbox.replies import (
+    OutOfTime,
+    StudentError,
+    TooLarge,
+    UnreadableReply,
+    WorkerFailed,
+    clean,
+    describe_exit,
+)
+
+WORKER = Path(__file__).parent / "worker"  # the package student code can see
+
+GIVE_UP_AFTER = 3  # timeouts in a row after which a sandbox stops starting workers
+
+
+def launcher(path: list[str]) -> str:
+    """The worker's `python -c` program: `path` (the folder of the package `worker`, numpy's
+    folder) on sys.path, then the worker's main()."""
+    return f"import sys; sys.path[:0] = {path!r}; from worker.main import main; main()"
+
+
+def copy_package(src: Path, dst: Path, max_files: int = 200, max_bytes: int = 20 * 1024**2) -> None:
+    """Copy the submission's micrograd/ package: regular files only, links never followed."""
+    count = size = 0
+    for path in sorted(src.rglob("*")):
+        if path.is_symlink() or "__pycache__" in path.parts:
+            continue
+        target = dst / path.relative_to(src)
+        if path.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        elif path.is_file():
+            count += 1
+            size += path.stat().st_size
+            if count > max_files or size > max_bytes:
+                raise TooLarge(
+                    f"the submission's micrograd/ folder is too large "
+                    f"(over {max_files} files or {max_bytes // 1024**2} MB)"
+                )
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+
+
+class Sandbox:
+    """One worker process for a workspace, restarted after any failure."""
+
+    def __init__(self, workspace: Path, limits: Limits | None = None):
+        self.limits = limits or Limits()
+        self.mode = mode()
+        if self.mode == PERMISSIONS:
+            permissions.deny(list(permissions.always_protected()))
+            for folder in permissions.WRITABLE_BY_ALL:  # the worker writes nowhere: no disk to fill
+                if os.path.isdir(folder):
+                    acl.deny_workers(Path(folder), allow=0o5)
+        self.prefix, self.drops = permissions.isolation() if self.mode != BWRAP else ([], False)
+        # A fresh private folder (mkdtemp: mode 0700, an unpredictable name) that only its
+        # contents are opened up from: the copies the worker reads, and its scratch folder.
+        self.root = Path(tempfile.mkdtemp(prefix="micrograd-grade-"))
+        self.package = self.root / "workspace"
+        self.package.mkdir()
+        try:
+            copy_package(Path(workspace) / "micrograd", self.package / "micrograd")
+        except BaseException:
+            shutil.rmtree(self.root, ignore_errors=True)
+            raise
+        self.runtime = self.root / "runtime"
+        self.runtime.mkdir()
+        shutil.copytree(
+            WORKER, self.runtime / "worker", ignore=shutil.ignore_patterns("__pycache__")
+        )
+        self.scratch = self.root / "scratch"  # outside bwrap: the worker's cwd and HOME
+        self.scratch.mkdir()
+        for path in [self.root, *self.root.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        if self.drops and self.mode != PERMISSIONS:
+            uid = worker_uid()
+            os.chown(self.scratch, uid, uid)
+        self.output_path = self.root / "output.txt"
+        self.proc: subprocess.Popen | None = None
+        self.outputs: list[str] = []
+        self.failures = 0
+        self.timeouts_in_a_row = 0
+        self.set_budget(None)
+
+    # -- process life ------------------------------------------------------------------
+
+    def _command(self, req_r: int, rep_w: int) -> tuple[list[str], list[int]]:
+        """The worker's command line, and the descriptors it must inherit."""
+        flags = ["-I", "-S", "-B", "-u", "-c"]
+        if self.mode == BWRAP:
+            args = [
+                *flags,
+                launcher(policy.SYS_PATH),
+                policy.SUBMISSION_DIR,
+                str(req_r),
+                str(rep_w),
+            ]
+            cmd, seccomp_fd = bwrap.bwrap_command(self.runtime / "worker", self.package, args)
+            return cmd, [req_r, rep_w, seccomp_fd]
+        numpy = policy.numpy_dirs(self.drops, alone=True)[:1]
+        path = [str(self.runtime), *(os.path.dirname(d) for d in numpy)]
+        python = policy.interpreter(self.drops)[0]
+        args = [python, *flags, launcher(path), str(self.package), str(req_r), str(rep_w)]
+        return [*self.prefix, *(permissions.drop() if self.drops else []), *args], [req_r, rep_w]
+
+    def _start(self) -> None:
+        req_r, self._req_w = os.pipe()
+        self._rep_r, rep_w = os.pipe()
+        cmd, fds = self._command(req_r, rep_w)
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(self.scratch), **policy.ENV}
+        env["HOME"] = str(self.scratch)
+        try:
+            with open(self.output_path, "wb") as out:
+                self.proc = subprocess.Popen(
+                    cmd,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    pass_fds=fds,
+                    cwd=self.scratch,
+                    env=env,
+                    start_new_session=True,
+                    preexec_fn=functools.partial(
+                        limit, self.limits, self.mode == PERMISSIONS and self.drops
+                    ),
+                )
+        finally:
+            for fd in fds:
+                os.close(fd)
+        self._buffer = b""
+
+    def _stop(self) -> None:
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.proc.kill()
+        self.proc.wait()
+        if self.mode == PERMISSIONS:
+            # its processes die with it, but are reaped a moment later; the next worker's
+            # process limit of 1 counts them until then
+            kill_processes_of(worker_uid())
+        for fd in (self._req_w, self._rep_r):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.outputs.append(self._read_output())
+        self.proc = None
+
+    def _read_output(self) -> str:
+        try:
+            with open(self.output_path, "rb") as f:
+                data = f.read(self.limits.output_chars + 1)
+        except OSError:
+            return ""
+        text = clean(data.decode("utf-8", "replace"))
+        if len(text) > self.limits.output_chars:
+            text = text[: self.limits.output_chars] + "\n... (output truncated)"
+        return text
+
+    def close(self) -> None:
+        self._stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+        if self.drops:  # outside bwrap, /tmp and System V IPC are shared
+            remove_files_of(worker_uid())
+            remove_shared_memory_of(worker_uid())
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def output(self) -> str:
+        """What student code printed, truncated, across every worker process so far."""
+        text = "".join(o for o in self.outputs if o)
+        if self.proc is not None:
+            text += self._read_output()
+        return text[: self.limits.output_chars + 40]
+
+    # -- requests --------------------------------------------------------------------------
+
+    def request(self, kind: str, timeout: float | None = None, **payload: object) -> dict:
+        """Send one request and return the worker's reply (a dict of plain values).
+
+        Raises StudentError when the student's code raised, WorkerFailed when the worker
+        could not answer (it is then stopped; the next request starts a new one).
+        """
+        if self.timeouts_in_a_row >= GIVE_UP_AFTER:
+            # A worker that hangs at import would cost every check its full wall time; after
+            # a few timeouts in a row the rest fail at once, for the same reason.
+            raise WorkerFailed(
+                f"not run: the worker timed out {GIVE_UP_AFTER} times in a row "
+                "(an infinite loop when your code is imported, or far too slow)"
+            )
+        left = self.time_left()
+        if left <= 0:
+            raise OutOfTime(self.budget_note)
+        if self.proc is None:
+            self._start()
+        self._id = getattr(self, "_id", 0) + 1
+        line = json.dumps({"id": self._id, "kind": kind, **payload}).encode() + b"\n"
+        try:
+            os.write(self._req_w, line)
+        except OSError:
+            self._fail()
+        reply = self._read_reply(min(timeout or self.limits.request_seconds, left))
+        self.timeouts_in_a_row = 0
+        if not isinstance(reply, dict) or reply.get("id") != self._id:
+            self._unreadable("a reply to another request, or no reply object at all")
+        if not isinstance(reply.get("ok"), bool):
+            self._unreadable("a reply without its `ok` field")
+        if not reply["ok"]:
+            raise StudentError(
+                str(reply.get("error", "Error")),
+                str(reply.get("message", "")),
+                str(reply.get("where", "")),
+            )
+        return reply
+
+    def set_budget(self, seconds: float | None, note: str = "") -> None:
+        """From now on, all requests together may take `seconds` (None: no budget); past it,
+        each raises OutOfTime(note)."""
+        self.deadline = None if seconds is None else time.monotonic() + seconds
+        self.budget_note = note or "ran out of time"
+
+    def time_left(self) -> float:
+        deadline = getattr(self, "deadline", None)
+        return math.inf if deadline is None else deadline - time.monotonic()
+
+    def _read_reply(self, timeout: float) -> object:
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                if self.time_left() <= 0:  # the exercise's budget, not this request's limit
+                    self._stop()
+                    raise OutOfTime(self.budget_note)
+                self.timeouts_in_a_row += 1
+                self._fail(f"timed out after {timeout:g} s (an infinite loop, or far too slow)")
+            ready, _, _ = select.select([self._rep_r], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(self._rep_r, 1 << 16)
+            if not chunk:
+                self._fail()
+            self._buffer += chunk
+            if len(self._buffer) > self.limits.reply_bytes:
+                self._fail("the worker's reply was too large")
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        try:
+            return json.loads(line, parse_constant=lambda c: None)
+        except (ValueError, RecursionError) as exc:  # not JSON; an int of 5,000 digits
+            self._unreadable(f"not JSON ({str(exc)[:80]})")
+        raise AssertionError  # unreachable
+
+    def _unreadable(self, why: str) -> None:
+        """A reply the grader cannot read: the student's wrong answer to this request. The
+        worker is replaced (what it sends next cannot be trusted to line up)."""
+        self._stop()
+        raise UnreadableReply(
+            f"your code sent a malformed reply, which the grader cannot read: {why}"
+        )
+
+    def _fail(self, reason: str | None = None) -> None:
+        proc = self.proc
+        if reason is None and proc is not None:
+            try:
+                code = proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                code = None
+            reason = describe_exit(code, self.limits)
+        self.failures += 1
+        self._stop()
+        raise WorkerFailed(reason or "the worker stopped")
