@@ -71,3 +71,27 @@ def workspace_modules(folder: Path, *names: str) -> Iterator[SimpleNamespace]:
         for k in [k for k in sys.modules if k == "micrograd" or k.startswith("micrograd.")]:
             del sys.modules[k]
         sys.modules.update(saved)
+
+
+# -- running in parallel (pytest-xdist, `-n auto --dist loadgroup`, as `nox -s tests` does) ------
+#
+# These modules share an expensive module-scoped fixture (a graded class, a Gradescope venv):
+# each is one xdist group, so the fixture is built once, on one worker, not once per worker.
+SHARED_FIXTURES = {
+    "test_batch.py",
+    "test_bundle.py",
+    "test_grader_scores.py",
+    "test_lookalike.py",
+    "test_receipt.py",
+    "test_report_page.py",
+    "test_synthetic_class.py",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Group the modules above, and start the `long_running` tests first: the others then fill
+    in around them, instead of one worker idling at the end while another runs a long one."""
+    for item in items:
+        if item.path.name in SHARED_FIXTURES:
+            item.add_marker(pytest.mark.xdist_group(item.path.stem))
+    items.sort(key=lambda item: item.get_closest_marker("long_running") is None)

@@ -32,6 +32,7 @@ SKIP = shutil.ignore_patterns(
 
 pytestmark = [
     pytest.mark.grader,
+    pytest.mark.long_running,
     pytest.mark.skipif(os.geteuid() != 0, reason="creating a user needs root"),
     pytest.mark.skipif(
         not (shutil.which("useradd") and shutil.which("runuser") and Path(PYTHON).exists()),
@@ -94,8 +95,7 @@ def test_hostile_submissions_get_nothing_as_a_normal_user(user_kit: Path) -> Non
         "tests/test_batch.py::test_student_code_cannot_touch_the_gradebook",
     ]
     python = f"/home/{USER}/venv/bin/python"
-    proc = as_user(
-        python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", *tests, cwd=user_kit
-    )
+    pytest_args = ["-q", "-p", "no:cacheprovider", "-x", "-n", "2", "--dist", "loadgroup"]
+    proc = as_user(python, "-m", "pytest", *pytest_args, *tests, cwd=user_kit)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
     assert " passed" in proc.stdout

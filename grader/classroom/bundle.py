@@ -1,7 +1,7 @@
 """`grade bundle gradescope OUT.zip`: an autograder bundle for Gradescope.
 
-The zip holds, at its root, `setup.sh` and `run_autograder` (from grader/classroom/gradescope/) and the
-kit under `kit/`: pyproject.toml, README.md, grader/, reference/ and the stubs in
+The zip holds, at its root, `setup.sh` and `run_autograder` (from grader/classroom/gradescope/)
+and the kit under `kit/`: pyproject.toml, README.md, grader/, reference/ and the stubs in
 exercises/micrograd/ (a notebook's cells are graded on top of them). Gradescope unzips it into
 /autograder/source; setup.sh installs the kit, editable, into /autograder/venv.
 """
