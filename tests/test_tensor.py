@@ -217,7 +217,11 @@ def test_transpose_like_torch(shape, random, seed):
     axes = list(range(len(shape)))
     random.shuffle(axes)
     check(lambda a: a.transpose(axes), values(seed, shape), torch_fn=lambda t: t.permute(axes))
-    check(lambda a: a.T, values(seed, shape), torch_fn=lambda t: t.permute(tuple(reversed(range(t.dim())))))
+    check(
+        lambda a: a.T,
+        values(seed, shape),
+        torch_fn=lambda t: t.permute(tuple(reversed(range(t.dim())))),
+    )
 
 
 @TENSOR
