@@ -20,8 +20,7 @@ from tests.tensor_strategies import (
 )
 
 pytestmark = pytest.mark.kit
-settings.register_profile("tensor", deadline=None, derandomize=True, max_examples=60)
-TENSOR = settings.get_profile("tensor")
+TENSOR = settings(deadline=None, derandomize=True, max_examples=60)
 TOL = dict(rtol=1e-12, atol=1e-12)
 
 

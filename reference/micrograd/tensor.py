@@ -309,6 +309,31 @@ class Tensor:
     def T(self):
         return self.transpose()
 
+    # -- backpropagation ----------------------------------------------------------------
+
+    def backward(self):
+        # BEGIN exercise-8: Tensor.backward
+        # ask: As Value.backward (exercise 3): every node reachable through _prev, each once,
+        # ask: in a topological order, without recursion; then seed self.grad and call each
+        # ask: node's _backward from self back to the inputs. Seed with what, of what shape?
+        # derivative: d(self)/d(self) is 1 for each entry: an array of ones, self's shape
+        # derivative: (for a non-scalar self this is the gradient of self.sum()).
+        topo = []
+        visited = set()
+        stack = [(self, False)]
+        while stack:
+            v, inputs_done = stack.pop()
+            if inputs_done:
+                topo.append(v)
+            elif v not in visited:
+                visited.add(v)
+                stack.append((v, True))
+                stack.extend((child, False) for child in v._prev if child not in visited)
+        self.grad = np.ones_like(self.data)
+        for v in reversed(topo):
+            v._backward()
+        # END exercise-8
+
     # -- matrix products ----------------------------------------------------------------------
 
     def __matmul__(self, other):
@@ -358,31 +383,6 @@ class Tensor:
 
         out._backward = _backward
         return out
-
-    # -- backpropagation ----------------------------------------------------------------
-
-    def backward(self):
-        # BEGIN exercise-8: Tensor.backward
-        # ask: As Value.backward (exercise 3): every node reachable through _prev, each once,
-        # ask: in a topological order, without recursion; then seed self.grad and call each
-        # ask: node's _backward from self back to the inputs. Seed with what, of what shape?
-        # derivative: d(self)/d(self) is 1 for each entry: an array of ones, self's shape
-        # derivative: (for a non-scalar self this is the gradient of self.sum()).
-        topo = []
-        visited = set()
-        stack = [(self, False)]
-        while stack:
-            v, inputs_done = stack.pop()
-            if inputs_done:
-                topo.append(v)
-            elif v not in visited:
-                visited.add(v)
-                stack.append((v, True))
-                stack.extend((child, False) for child in v._prev if child not in visited)
-        self.grad = np.ones_like(self.data)
-        for v in reversed(topo):
-            v._backward()
-        # END exercise-8
 
     # -- compositions: no rules of their own ----------------------------------------------
 
