@@ -9,7 +9,7 @@ C * kh * kw numbers, becomes a row of `cols` (N, Ho, Wo, C*kh*kw); with the kern
 Wm (O, C*kh*kw), the output is cols @ Wm^T. Its backward is exercise 9's matmul rule, and
 col2im, the adjoint of im2col: where im2col copies each input entry into every row that sees
 it, col2im sums those rows' gradients back into it (as unbroadcast sums a broadcast's copies).
-Max-pooling is the same windows, each reduced to its maximum.
+Max-pooling reads the same windows, one kernel offset at a time, and keeps the maximum.
 """
 
 from __future__ import annotations
@@ -24,6 +24,16 @@ def _out_size(n: int, k: int, stride: int, padding: int) -> int:
     return (n + 2 * padding - k) // stride + 1
 
 
+def _pad(x: np.ndarray, p: int, fill: float = 0.0) -> np.ndarray:
+    """x (N, C, H, W) with p rows and columns of `fill` added on every side (np.pad, faster)."""
+    if not p:
+        return x
+    N, C, H, W = x.shape
+    xp = np.full((N, C, H + 2 * p, W + 2 * p), fill)
+    xp[:, :, p : p + H, p : p + W] = x
+    return xp
+
+
 def im2col(
     x: np.ndarray, kh: int, kw: int, stride: int = 1, padding: int = 0, fill: float = 0.0
 ) -> np.ndarray:
@@ -31,8 +41,7 @@ def im2col(
     `fill`, that output position (i, j) sees, ordered channel, then kernel row, then column."""
     N, C, H, W = x.shape
     Ho, Wo = _out_size(H, kh, stride, padding), _out_size(W, kw, stride, padding)
-    p = padding
-    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)), constant_values=fill) if p else x
+    xp = _pad(x, padding, fill)
     # BEGIN exercise-13: im2col
     # ask: Fill cols (N, Ho, Wo, C, kh, kw): cols[n, i, j, c, a, b] is xp[n, c, s*i + a,
     # ask: s*j + b], s the stride. Loop over the kernel offsets (a, b) only, not over pixels:
@@ -115,24 +124,35 @@ def max_pool2d(x: Tensor, size: int = 2, stride: int | None = None, padding: int
     window, row by row, as torch's CPU kernel does."""
     stride = size if stride is None else stride
     N, C, H, W = x.data.shape
-    # every channel as an image of one channel: windows (N*C, Ho, Wo, size*size)
-    windows = im2col(x.data.reshape(N * C, 1, H, W), size, size, stride, padding, -np.inf)
-    first_max = windows.argmax(axis=-1)[..., None]
-    Ho, Wo = windows.shape[1:3]
-    pooled = np.take_along_axis(windows, first_max, axis=-1)
-    out = Tensor(pooled.reshape(N, C, Ho, Wo), (x,), "max_pool2d")
+    Ho, Wo = _out_size(H, size, stride, padding), _out_size(W, size, stride, padding)
+    p = padding
+    xp = _pad(x.data, p, -np.inf)
+    # as im2col, one kernel offset (a, b) at a time: window[n, c, i, j] = xp[n, c, s*i + a,
+    # s*j + b]; keep the largest so far and which offset, a * size + b, it came from (a strict
+    # > keeps the first of equal maxima)
+    best = np.full((N, C, Ho, Wo), -np.inf)
+    first_max = np.zeros((N, C, Ho, Wo), dtype=np.intp)
+    for a in range(size):
+        for b in range(size):
+            window = xp[:, :, a : a + stride * Ho : stride, b : b + stride * Wo : stride]
+            larger = window > best
+            best = np.where(larger, window, best)
+            first_max[larger] = a * size + b
+    out = Tensor(best, (x,), "max_pool2d")
 
     def _backward():
         # BEGIN exercise-13: max_pool2d backward
-        # ask: Each output is one entry of its window, the one at first_max: the window's
-        # ask: other entries do not change it. Add into x.grad: the gradient of the windows
-        # ask: (zeros but at first_max), then back to x's shape (windows may overlap).
-        # derivative: d(max)/dx = 1 at the chosen entry, 0 elsewhere; col2im sums the windows'
-        # derivative: gradients back into x, the same way as conv2d's.
-        dwindows = np.zeros_like(windows)
-        np.put_along_axis(dwindows, first_max, out.grad.reshape(N * C, Ho, Wo, 1), axis=-1)
-        dx = col2im(dwindows, (N * C, 1, H, W), size, size, stride, padding)
-        x.grad += dx.reshape(N, C, H, W)
+        # ask: out[n, c, i, j] is one entry of its window, the one at offset first_max[n, c,
+        # ask: i, j] = a * size + b: the window's other entries do not change it. Add into
+        # ask: x.grad, through a padded zero array as col2im does (windows may overlap).
+        # derivative: d(max)/dx = 1 at the chosen entry, 0 elsewhere: for each offset (a, b),
+        # derivative: out.grad where first_max == a * size + b, added into that strided slice.
+        dxp = np.zeros(xp.shape)
+        for a in range(size):
+            for b in range(size):
+                window = dxp[:, :, a : a + stride * Ho : stride, b : b + stride * Wo : stride]
+                window += (first_max == a * size + b) * out.grad
+        x.grad += dxp[:, :, p : p + H, p : p + W]
         # END exercise-13
 
     out._backward = _backward
