@@ -14,10 +14,11 @@ The exercises, and why they are cut this way:
     7   broadcast_shape and unbroadcast: shapes alone, no graph. Every rule of 8-10 calls
         unbroadcast, and it is the bug students hit most (a (1, 1) gradient for a (1,) input),
         so it is written and checked first, on its own.
-    8   backward(), then the rules of + * ** exp log tanh relu, sum mean max, reshape and
-        transpose. backward() is exercise 3's answer with one change (the seed is an array of
-        ones), so it comes first: every rule after it can then be tried with .backward(), not
-        by calling _backward by hand on arrays. (The issue suggested backward() in 9.)
+    8   the rules of + * ** exp log tanh relu, sum mean max, reshape and transpose, and
+        backward(). backward() is exercise 3's answer with one change (the seed is an array of
+        ones), so it goes with the rules, not after them: each rule can be tried with
+        .backward() as soon as it is written, not by calling _backward by hand on arrays.
+        (The issue suggested backward() in 9.)
     9   matmul: the one rule whose gradient is itself a matrix product, with batches and
         vectors; checked by shape, on its own.
     10  log-softmax and cross-entropy, each one node whose gradient is worked out whole: the
@@ -25,8 +26,9 @@ The exercises, and why they are cut this way:
 Exercises 11-13 are tensor_nn.py (Linear, MLP, SGD with momentum), tensor_train.py (training
 on the digits) and conv.py (im2col convolution, max-pooling, a small conv net).
 
-As in engine.py, `- /` and the reflected ops are compositions; Tensor(x) always copies x, and
-no op changes its inputs' data or grads other than by adding into the grads.
+As in engine.py, `- /` and the reflected ops are compositions. Tensor(x) copies x (an op's
+output keeps the new array it made), and no op changes its inputs' data, nor their grads other
+than by adding into them.
 """
 
 from __future__ import annotations
@@ -434,7 +436,8 @@ def cross_entropy(logits: Tensor, labels) -> Tensor:
         # BEGIN exercise-10: cross_entropy backward
         # ask: out = (1/N) sum_n -log softmax(logits_n)[y_n]. Add into logits.grad; out.grad
         # ask: is a number (0-d). The softmax of each row is `probs` already; labels are
-        # ask: `labels`, the row indices `rows`. Do not change probs in place: copy first.
+        # ask: `labels`, the row indices `rows`. backward() may run twice: may you change
+        # ask: probs in place?
         # derivative: d/dz_nc of (log sum_c' e**z_nc' - z_n,y_n) = softmax_nc - [c == y_n]:
         # derivative: (probs - onehot(labels)) / N, times out.grad.
         d = probs.copy()
