@@ -162,14 +162,22 @@ def max_pool2d(x: Tensor, size: int = 2, stride: int | None = None, padding: int
 class Conv2d(Module):
     """A convolution layer: w (O, C, k, k) and b (O,) uniform in +-1/sqrt(C*k*k), from rng."""
 
-    def __init__(self, cin: int, cout: int, k: int, rng: np.random.Generator, padding: int = 0):
+    def __init__(
+        self,
+        cin: int,
+        cout: int,
+        k: int,
+        rng: np.random.Generator,
+        stride: int = 1,
+        padding: int = 0,
+    ):
         bound = 1.0 / np.sqrt(cin * k * k)
         self.w = Tensor(rng.uniform(-bound, bound, size=(cout, cin, k, k)))
         self.b = Tensor(rng.uniform(-bound, bound, size=cout))
-        self.padding = padding
+        self.stride, self.padding = stride, padding
 
     def __call__(self, x: Tensor | np.ndarray) -> Tensor:
-        return conv2d(x, self.w, self.b, padding=self.padding)
+        return conv2d(x, self.w, self.b, self.stride, self.padding)
 
     def parameters(self) -> list[Tensor]:
         return [self.w, self.b]
