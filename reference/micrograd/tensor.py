@@ -98,7 +98,7 @@ class Tensor:
         # a leaf copies what it is given, so no outside array is ever changed by training;
         # an op's output is a new array already (or a view of its input: reshape, transpose)
         self.data = np.asarray(data, np.float64) if _children else np.array(data, np.float64)
-        self.grad = np.zeros_like(self.data)  # its own array: never data, never another grad
+        self.grad = np.zeros(self.data.shape)  # its own array: never data, never another grad
         self._backward = _noop
         self._prev = tuple(_children)
         self._op = _op
