@@ -8,7 +8,8 @@ momentum 0.9 (torch's convention), lr 0.05. So the runs differ only in the engin
 float64 they must end at the same loss (asserted to 1e-10). One BLAS thread everywhere: the
 variables below are set before numpy is imported, threadpoolctl (if installed) pins the
 libraries already loaded, and torch.set_num_threads(1). Each time is the best of --repeat
-runs (the machine is shared: the best is the least disturbed).
+runs, the four taken in turn each round (on a shared machine the best is the least disturbed,
+and a busy spell falls on all four alike).
 
     python benchmarks/train_digits.py [--epochs 30] [--repeat 3] [--seed 0]
 """
@@ -100,13 +101,17 @@ def train_numpy(params, X, y, epochs, seed):
     return losses, (W1, b1, W2, b2)
 
 
-def best_of(repeat, train):
-    best, result = float("inf"), None
+def best_of(repeat, runs):
+    """{name: (result, best time)}: the runs taken in turn, `repeat` rounds, so that a busy
+    spell of the machine falls on all of them alike, not on one."""
+    best = {name: (None, float("inf")) for name in runs}
     for _ in range(repeat):
-        start = time.perf_counter()
-        result = train()
-        best = min(best, time.perf_counter() - start)
-    return result, best
+        for name, train in runs.items():
+            start = time.perf_counter()
+            result = train()
+            seconds = time.perf_counter() - start
+            best[name] = (result, min(best[name][1], seconds))
+    return best
 
 
 def main():
@@ -130,7 +135,7 @@ def main():
         "PyTorch float32": lambda: train_torch(init, X, y, args.epochs, args.seed, torch.float32),
         "numpy by hand": lambda: train_numpy(init, X, y, args.epochs, args.seed),
     }
-    results = {name: best_of(args.repeat, run) for name, run in runs.items()}
+    results = best_of(args.repeat, runs)
 
     print(
         f"digits MLP 64-64-10, {len(X)} rows, batch {BATCH}, {args.epochs} epochs ({steps} "
