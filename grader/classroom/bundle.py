@@ -57,7 +57,9 @@ def check_stubs(kit: Path) -> None:
     A notebook's cells are graded on top of these files: a stub solved in the instructor's
     checkout would hand every notebook the points for the modules it does not carry.
     """
-    spec = importlib.util.spec_from_file_location("_kit_generate", kit / "tools" / "generate.py")
+    spec = importlib.util.spec_from_file_location(
+        "_kit_generate", kit / "tools" / "generate_course.py"
+    )
     generate = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = generate  # dataclasses look their module up while it loads
     try:
