@@ -60,6 +60,10 @@ MODULES = [
     "losses.py",
     "optim.py",
     "train.py",
+    "tensor.py",
+    "tensor_nn.py",
+    "tensor_train.py",
+    "conv.py",
     "data.py",
     "viz.py",
 ]
@@ -81,7 +85,20 @@ EXERCISES_INFO = {
         "Mean squared error and minibatches",
         ["gradcheck.py", "engine.py", "nn.py", "losses.py", "optim.py", "train.py"],
     ),
+    # part two: the same engine over numpy arrays
+    7: ("Broadcasting: shapes and their gradients", ["tensor.py"]),
+    8: ("Elementwise ops, reductions and shapes", ["tensor.py"]),
+    9: ("Matrix products", ["tensor.py"]),
+    10: ("Log-softmax and cross-entropy", ["tensor.py"]),
+    11: ("Linear layers, the MLP and SGD with momentum", ["tensor.py", "tensor_nn.py"]),
+    12: ("Handwritten digits", ["tensor.py", "tensor_nn.py", "tensor_train.py"]),
+    13: (
+        "Convolution and max-pooling",
+        ["tensor.py", "tensor_nn.py", "tensor_train.py", "conv.py"],
+    ),
 }
+PART_TWO = 7  # the first exercise on Tensor: its notebooks import numpy and Tensor
+OPTIONAL = re.compile(r"^## Optional", re.M)  # a page's section that nothing depends on
 
 BEGIN = re.compile(r"^(?P<indent>\s*)# BEGIN exercise-(?P<n>\d+): (?P<title>.+?)\s*$")
 END = re.compile(r"^\s*# END exercise-(?P<n>\d+)\s*$")
@@ -242,6 +259,11 @@ in one line instead of a traceback."""
 
 CHECK_CELL = 'check("exercise-{n}")'
 
+PART_TWO_IMPORTS = """\
+import numpy as np
+
+from micrograd import Tensor, draw_dot"""
+
 # The small expression drawn for each exercise, in the notebook (on the student's code) and on
 # the exercise's page (on the reference, when the kit is built). `draw` builds it and shows
 # it before any gradient; `backprop` fills the gradients and shows it again (one cell, so that
@@ -312,13 +334,141 @@ EXAMPLES = {
         "backprop": "loss.backward()\ndraw_dot(loss)\n",
     },
 }
+# Part two: the graphs of small Tensor expressions, each box a tensor's shape and first entries.
+BROADCAST = """\
+from micrograd.tensor import unbroadcast
+
+x = Tensor(np.arange(6.0).reshape(2, 3), label="x")
+b = Tensor([10.0, 20.0, 30.0], label="b")
+c = Tensor([[2.0], [-1.0]], label="c")
+y = x + b; y.label = "y"          # (2, 3) + (3,)   -> (2, 3)
+out = y * c; out.label = "out"    # (2, 3) * (2, 1) -> (2, 3)
+display(draw_dot(out))  # before any gradient
+"""
+BROADCAST_BY_HAND = """\
+# + and * backward are exercise 8: here their four lines by hand, with your unbroadcast
+out.grad = np.ones(out.shape)
+y.grad += unbroadcast(c.data * out.grad, y.shape)
+c.grad += unbroadcast(y.data * out.grad, c.shape)
+x.grad += unbroadcast(y.grad, x.shape)
+b.grad += unbroadcast(y.grad, b.shape)
+draw_dot(out)
+"""
+ELEMENTWISE = """\
+x = Tensor([[1.0, -2.0, 3.0], [-1.0, 0.5, 2.0]], label="x")
+w = Tensor([0.5, -1.0, 2.0], label="w")
+h = (x * w).relu(); h.label = "h"    # (2, 3) * (3,) -> (2, 3)
+s = h.sum(axis=1); s.label = "s"     # (2,)
+L = (s**2).mean(); L.label = "L"     # ()
+display(draw_dot(L))  # before any gradient
+"""
+MATMUL = """\
+X = Tensor(np.linspace(-1.0, 1.0, 8).reshape(4, 2), label="X")
+W = Tensor([[1.0, -1.0, 0.5], [0.5, 2.0, -1.0]], label="W")
+b = Tensor([0.1, 0.0, -0.1], label="b")
+z = X @ W; z.label = "z"              # (4, 2) @ (2, 3) -> (4, 3)
+h = (z + b).tanh(); h.label = "h"     # (4, 3)
+L = h.sum(); L.label = "L"            # ()
+display(draw_dot(L))  # before any gradient
+"""
+SOFTMAX = """\
+from micrograd.tensor import cross_entropy
+
+X = Tensor(np.linspace(-1.0, 1.0, 8).reshape(4, 2), label="X")
+W = Tensor([[1.0, -1.0, 0.5], [0.5, 2.0, -1.0]], label="W")
+logits = X @ W; logits.label = "logits"                  # (4, 3)
+loss = cross_entropy(logits, [0, 2, 1, 2]); loss.label = "loss"
+display(draw_dot(loss))  # before any gradient
+"""
+TENSOR_MLP = """\
+from micrograd.tensor import cross_entropy
+from micrograd.tensor_nn import MLP
+
+{data}
+net = MLP({nin}, [{hidden}, {nout}], np.random.default_rng(0))
+for name, p in zip(["W1", "b1", "W2", "b2"], net.parameters()):
+    p.label = name
+loss = cross_entropy(net(x), labels); loss.label = "loss"
+display(draw_dot(loss))  # before any gradient
+"""
+CONV = """\
+from micrograd.conv import conv2d, max_pool2d
+
+rng = np.random.default_rng(0)
+x = rng.normal(size=(2, 1, 6, 6))   # 2 images, 1 channel, 6x6: plain data, no grad
+w = Tensor(rng.normal(size=(4, 1, 3, 3)), label="w")
+b = Tensor(np.zeros(4), label="b")
+h = conv2d(x, w, b, padding=1).relu(); h.label = "h"   # (2, 4, 6, 6)
+p = max_pool2d(h, 2); p.label = "p"                     # (2, 4, 3, 3)
+L = p.mean(); L.label = "L"
+display(draw_dot(L))  # before any gradient
+"""
+EXAMPLES.update(
+    {
+        7: {"draw": BROADCAST, "backprop": BROADCAST_BY_HAND},
+        8: {"draw": ELEMENTWISE, "backprop": "L.backward()\ndraw_dot(L)\n"},
+        9: {"draw": MATMUL, "backprop": "L.backward()\ndraw_dot(L)\n"},
+        10: {"draw": SOFTMAX, "backprop": "loss.backward()\ndraw_dot(loss)\n"},
+        11: {
+            "draw": TENSOR_MLP.format(
+                nin=4,
+                hidden=5,
+                nout=3,
+                data="x = np.linspace(-1.0, 1.0, 24).reshape(6, 4)   # 6 rows of 4 features: "
+                "plain data\nlabels = [0, 1, 2, 0, 1, 2]",
+            ),
+            "backprop": "loss.backward()\ndraw_dot(loss)\n",
+        },
+        12: {
+            "draw": TENSOR_MLP.format(
+                nin=64,
+                hidden=64,
+                nout=10,
+                data="from micrograd.data import load_digits\n\n"
+                "images, digits = load_digits()\n"
+                "x, labels = images[:32], digits[:32]   # one batch: 32 digits of 64 pixels",
+            ),
+            "backprop": "loss.backward()\ndraw_dot(loss)\n",
+        },
+        13: {"draw": CONV, "backprop": "L.backward()\ndraw_dot(L)\n"},
+    }
+)
 # Lines added to the page's last code cell, for the pictures a notebook shows inline.
 AFTER_PAGE_CODE = {
     5: [
         "plot_curves(history)",
         'plot_decision_boundary(model, X_test, y_test, title="held-out points")',
     ],
+    11: [
+        "plot_curves(history)",
+        'plot_decision_boundary(score, X_test, y_test, title="held-out points")',
+    ],
+    12: [
+        'plot_curves(history, xlabel="epoch")',
+        "plot_weights(model.layers[0].W.data)",
+        "plot_confusion(y_test, predicted)",
+        "plot_misclassified(X_test, y_test, predicted)",
+    ],
+    13: [
+        'plot_images(net.conv.w.data[:, 0], signed=True, title="the 3x3 kernels")',
+        "plot_confusion(y_test, predicted)",
+        "plot_misclassified(X_test, y_test, predicted)",
+    ],
 }
+
+
+def part_two(n: int) -> bool:
+    return n >= PART_TWO
+
+
+def graph_caption(n: int) -> str:
+    """What a box and an oval of exercise n's graph show (lower case: it follows a colon)."""
+    if part_two(n):
+        return (
+            "each box is a `Tensor` (label | data | grad, each array shown as its shape, then "
+            "its first entries), each oval the operation that made it"
+        )
+    return "each box is a `Value` (label | data | grad), each oval the operation that made it"
 
 
 def example(n: int) -> dict[str, str] | None:
@@ -353,6 +503,20 @@ def definition_cells(n: int, sources: dict[str, str]) -> list[tuple[str, str, st
     return found
 
 
+def main_code(parts: list[tuple[str, str]]) -> int | None:
+    """The index of the page's main code block: the last one before an "## Optional" section
+    (or the last one). Its cell shows the exercise's pictures, and the graph follows it."""
+    optional = [
+        i for i, (kind, text) in enumerate(parts) if kind == "markdown" and OPTIONAL.search(text)
+    ]
+    codes = [
+        i
+        for i, (kind, _) in enumerate(parts)
+        if kind == "code" and i < min(optional or [len(parts)])
+    ]
+    return codes[-1] if codes else None
+
+
 def page_parts(prose: str) -> list[tuple[str, str]]:
     """The page's prose as ("markdown", text) and ("code", text) parts, at its ```python blocks."""
     parts: list[tuple[str, str]] = []
@@ -376,7 +540,10 @@ def notebook(n: int, page: str, sources: dict[str, str]) -> nbformat.NotebookNod
     # would make an exercise-1 notebook depend on nn.py importing)
     nn_done = any(f"# TODO exercise-{k}:" in sources["nn.py"] for k in EXERCISES_INFO if k <= n)
     names = "MLP, Value, draw_dot" if nn_done else "Value, draw_dot"
-    cells = [new_md(f"{title}\n{intro}".strip()), new_code(SETUP_CELL.format(n=n, names=names))]
+    setup = SETUP_CELL.format(n=n, names=names)
+    if part_two(n):  # the tensor engine: numpy arrays in, Tensor out
+        setup = setup.replace(f"from micrograd import {names}", PART_TWO_IMPORTS)
+    cells = [new_md(f"{title}\n{intro}".strip()), new_code(setup)]
     parts[0] = ("markdown", (heading + after).strip())
     own = []
     for module, name, body in definition_cells(n, sources):
@@ -391,9 +558,9 @@ def notebook(n: int, page: str, sources: dict[str, str]) -> nbformat.NotebookNod
         else [
             new_md(
                 "## The graph\n\nA small expression drawn with `draw_dot`, as in micrograd's "
-                "lecture: each box is a `Value` (label | data | grad), each oval the operation "
-                "that made it; first before any gradient, then after backpropagation. With the "
-                f"reference's code it looks like this:\n\n![](../pictures/exercise-{n}-graph.svg)"
+                f"lecture: {graph_caption(n)}; first before any gradient, then after "
+                "backpropagation. With the reference's code it looks like this:\n\n"
+                f"![](../pictures/exercise-{n}-graph.svg)"
             ),
             new_code(f"%%try\n{ex['draw']}{ex['backprop']}".strip()),
         ]
@@ -407,7 +574,7 @@ def notebook(n: int, page: str, sources: dict[str, str]) -> nbformat.NotebookNod
         if kind == "markdown":
             cells.append(new_md(text))
             continue
-        if i != codes[-1]:
+        if i != main_code(parts):
             cells.append(new_code(f"%%try\n{text}"))
             continue
         # in the same cell: a stub not written yet stops the page's code, and these with it
@@ -472,7 +639,9 @@ def graph_source(n: int) -> str:
     import importlib
 
     package = _reference_package()
-    modules = ["engine", "nn", "losses", "optim", "train", "viz"]  # data.py needs numpy
+    modules = ["engine", "nn", "losses", "optim", "train", "viz"]
+    if part_two(n):  # numpy: the build session installs it (nox -s build)
+        modules += ["data", "tensor", "tensor_nn", "tensor_train", "conv"]
     loaded = {m: importlib.import_module(f"{package.__name__}.{m}") for m in modules}
     drawn = []
     saved = {k: v for k, v in sys.modules.items() if k == "micrograd" or k.startswith("micrograd.")}
@@ -484,6 +653,11 @@ def graph_source(n: int) -> str:
             "Value": loaded["engine"].Value,
             "MLP": loaded["nn"].MLP,
             "draw_dot": lambda root: drawn.append(loaded["viz"].graph_dot(root)),
+            **(
+                {"np": sys.modules["numpy"], "Tensor": loaded["tensor"].Tensor}
+                if part_two(n)
+                else {}
+            ),
             "display": lambda *args: None,
         }
         exec(example(n)["draw"] + example(n)["backprop"], namespace)
@@ -503,7 +677,7 @@ def picture_section(n: int) -> str:
             "",
             f"![a small graph, with data and gradients](pictures/exercise-{n}-graph.svg)",
             "",
-            "Each box is a `Value` (label | data | grad), each oval the operation that made it.",
+            graph_caption(n)[0].upper() + graph_caption(n)[1:] + ".",
             "Drawn by `draw_dot` from this code, run on the reference when the kit was built;",
             "the notebook draws it from your code:",
             "",
