@@ -43,9 +43,10 @@ def im2col(
     Ho, Wo = _out_size(H, kh, stride, padding), _out_size(W, kw, stride, padding)
     xp = _pad(x, padding, fill)
     # TODO exercise-13: im2col
-    # Fill cols (N, Ho, Wo, C, kh, kw): cols[n, i, j, c, a, b] is xp[n, c, s*i + a,
-    # s*j + b], s the stride. Loop over the kernel offsets (a, b) only, not over pixels:
-    # for each, which strided slice of xp gives every (n, c, i, j) at once?
+    # Make `cols`, an array (N, Ho, Wo, C, kh, kw) that the line after this reshapes,
+    # with cols[n, i, j, c, a, b] = xp[n, c, s*i + a, s*j + b], s the stride. Loop over
+    # the kernel offsets (a, b) only, not over pixels: for each, which strided slice of
+    # xp gives every (n, c, i, j) at once?
     raise NotImplementedError("exercise-13: im2col")
     return cols.reshape(N, Ho, Wo, C * kh * kw)
 
@@ -62,7 +63,7 @@ def col2im(
     # TODO exercise-13: col2im
     # Undo im2col's copies by summing: for each kernel offset (a, b), add cols[..., a, b]
     # back into the strided slice of a padded zero array that im2col read it from; then
-    # cut the padding off. Why must it be +=, not =?
+    # return it with the padding cut off. Why must it be +=, not =?
     raise NotImplementedError("exercise-13: col2im")
 
 
@@ -86,9 +87,10 @@ def conv2d(
     def _backward():
         g = out.grad.transpose(0, 2, 3, 1).reshape(-1, n_out)  # (N*Ho*Wo, O), like y's rows
         # TODO exercise-13: conv2d backward
-        # y = cols @ Wm^T (+ b): the rows of g are y's rows. Add into w.grad (w's shape),
-        # into b.grad when there is a b, and into x.grad when x is a Tensor: the
-        # gradient of cols first, then back to x's shape.
+        # y = cols @ Wm^T (+ b), with cols (N, Ho, Wo, C*kh*kw), Wm (O, C*kh*kw), and g
+        # (N*Ho*Wo, O) in y's row order. Add into w.grad (w's shape), into b.grad when
+        # there is a b, and into x.grad when x is a Tensor: the gradient of cols first,
+        # then back to x's shape.
         raise NotImplementedError("exercise-13: conv2d backward")
 
     out._backward = _backward

@@ -128,7 +128,7 @@ class Tensor:
 
         def _backward():
             # TODO exercise-8: Tensor.__pow__ backward
-            # out = self**n, elementwise, n a plain number. Add into self.grad.
+            # out = self**other, elementwise, other a plain number n. Add into self.grad.
             raise NotImplementedError("exercise-8: Tensor.__pow__ backward")
 
         out._backward = _backward
@@ -187,8 +187,9 @@ class Tensor:
 
         def _backward():
             # TODO exercise-8: Tensor.sum backward
-            # out = self summed over `axes` (keepdims: those axes kept with size 1).
-            # Add into self.grad: which entries of self did each entry of out add up?
+            # out = self summed over `axes`, a tuple of non-negative axes (all of them for
+            # axis=None); with keepdims those axes are kept with size 1. Add into
+            # self.grad: which entries of self did each entry of out add up?
             raise NotImplementedError("exercise-8: Tensor.sum backward")
 
         out._backward = _backward
@@ -200,7 +201,8 @@ class Tensor:
 
         def _backward():
             # TODO exercise-8: Tensor.mean backward
-            # out = the mean of self over `axes`. Add into self.grad.
+            # out = the mean of self over `axes`. Add into self.grad. How many entries of
+            # self are averaged into each entry of out?
             raise NotImplementedError("exercise-8: Tensor.mean backward")
 
         out._backward = _backward

@@ -52,7 +52,8 @@ class Linear(Module):
     def __init__(self, nin: int, nout: int, rng: np.random.Generator):
         # TODO exercise-11: Linear.__init__
         # self.W, a Tensor of shape (nin, nout), then self.b, of shape (nout,), every
-        # entry drawn from rng.uniform in [-1/sqrt(nin), 1/sqrt(nin)], W's draw first.
+        # entry uniform in [-1/sqrt(nin), 1/sqrt(nin)]: one call of rng.uniform(low,
+        # high, size=...) for each, of its own shape, W's first (the grader's draws).
         raise NotImplementedError("exercise-11: Linear.__init__")
 
     def __call__(self, x: Tensor | np.ndarray) -> Tensor:
