@@ -97,15 +97,15 @@ def test_tensor_notebook_as_shipped_says_not_implemented_in_one_line(kit: Path, 
         assert "Traceback" not in o.get("text", ""), o["text"]
     said = [text(c) for c in try_cells(nb)]
     stubbed = [t for t in said if "not implemented yet" in t]
-    # the page's first example reaches one of this exercise's stubs, and says so in one line
-    assert f"not implemented yet: exercise-{n}:" in said[0] or "exercise-" in said[0], said
-    assert stubbed, said
+    # the page's first example reaches a stub of this exercise or an earlier one of part two
+    reached = [f"not implemented yet: exercise-{k}:" in said[0] for k in TENSOR if k <= n]
+    assert any(reached), said[0]
     for t in stubbed:
         (line,) = [x for x in t.splitlines() if "not implemented yet" in x]
         assert line.startswith("not implemented yet: exercise-")
-    # the graph is drawn before any gradient (every forward pass is given), the shapes in it
-    if n not in (11, 12):  # 11 and 12 need exercise 11's Linear.__init__ to build the model
-        assert graphs(nb) and "(2, 3)" in graphs(nb)[0] or n > 8, graphs(nb)
+    # every forward pass of 7-10 is given: the graph is drawn before any gradient, with shapes
+    if n <= 10:
+        assert graphs(nb) and "data (" in graphs(nb)[0]
     assert not list(path.parent.glob("*.png")) and not list(path.parent.glob("*.svg"))
 
 

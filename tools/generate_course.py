@@ -444,7 +444,7 @@ AFTER_PAGE_CODE = {
         'plot_decision_boundary(score, X_test, y_test, title="held-out points")',
     ],
     12: [
-        'plot_curves(history, xlabel="epoch")',
+        'plot_curves(history, xlabel="epoch", names=("training loss", "held-out accuracy"))',
         "plot_weights(model.layers[0].W.data)",
         "plot_confusion(y_test, predicted)",
         "plot_misclassified(X_test, y_test, predicted)",

@@ -255,17 +255,17 @@ def _number(s):
     return float(s.data if hasattr(s, "_backward") else s)
 
 
-def plot_curves(history, path=None, xlabel="step"):
+def plot_curves(history, path=None, xlabel="step", names=("loss", "accuracy")):
     """Loss and accuracy against the step (or epoch) number; history is [(loss, accuracy),
-    ...]. A PNG written to `path` (returns the path) or, without one, a Picture a notebook
-    shows."""
+    ...], `names` their titles (say, ("training loss", "held-out accuracy")). A PNG written
+    to `path` (returns the path) or, without one, a Picture a notebook shows."""
     steps = range(len(history))
     fig = _figure(ncols=2)
     loss_ax, acc_ax = fig.subplots(1, 2)
     loss_ax.plot(steps, [loss for loss, _ in history])
-    loss_ax.set(xlabel=xlabel, ylabel="loss", title="loss")
+    loss_ax.set(xlabel=xlabel, ylabel="loss", title=names[0])
     acc_ax.plot(steps, [acc for _, acc in history])
-    acc_ax.set(xlabel=xlabel, ylabel="accuracy", title="accuracy", ylim=(0, 1.05))
+    acc_ax.set(xlabel=xlabel, ylabel="accuracy", title=names[1], ylim=(0, 1.05))
     return _finish(fig, path)
 
 
