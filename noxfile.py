@@ -69,7 +69,7 @@ def lint(session: nox.Session) -> None:
 def build(session: nox.Session) -> None:
     """Regenerate exercises/, the notebooks and solutions/ from reference/."""
     system_packages(session, "dot")  # the pages' pictures
-    session.install("nbformat>=5.9")
+    session.install("nbformat>=5.9", "numpy")  # numpy: part two's pictures run the Tensor engine
     session.run("python", "tools/generate_course.py", *session.posargs)
 
 

@@ -1,8 +1,10 @@
 """The generator: committed files match its output, stubs raise what they name."""
 
 import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -39,11 +41,23 @@ def test_generator_is_deterministic():
     assert generate.expected_files() == generate.expected_files()
 
 
-def test_workspace_imports_without_site_packages():
+def test_workspace_imports_without_site_packages(tmp_path):
     # the way the grader's worker imports it: isolated, no site-packages on the path
     code = "import sys; sys.path.insert(0, sys.argv[1]); import micrograd.engine, micrograd.nn"
     code += ", micrograd.losses, micrograd.optim, micrograd.train"
     subprocess.run([sys.executable, "-I", "-S", "-c", code, str(EXERCISES)], check=True)
+    # part two: numpy too, and nothing else
+    import numpy
+
+    for name in ["numpy", "numpy.libs"]:
+        found = Path(numpy.__file__).parents[1] / name
+        if found.exists():
+            (tmp_path / name).symlink_to(found)
+    code = "import sys; sys.path[:0] = sys.argv[1:]; import micrograd.tensor, micrograd.conv"
+    code += ", micrograd.tensor_nn, micrograd.tensor_train, micrograd.data"
+    code += "; from micrograd import Tensor; assert 'micrograd_reference' not in sys.modules"
+    command = [sys.executable, "-I", "-S", "-c", code, str(EXERCISES), str(tmp_path)]
+    subprocess.run(command, check=True)
 
 
 def _triggers(m):
@@ -90,14 +104,77 @@ def _triggers(m):
     }
 
 
+def _tensor_triggers(m):
+    """Part two's stubs, each reached by a call (an earlier exercise's stub that the call
+    would meet first stands in from the reference)."""
+    import numpy as np
+
+    from micrograd_reference import conv as reference_conv
+
+    T, t, nn, tt, conv = m.tensor.Tensor, m.tensor, m.tensor_nn, m.tensor_train, m.conv
+    rng = np.random.default_rng(0)
+
+    def rule(make):
+        return lambda: make(T(np.ones((2, 3))), T(np.ones(3)))._backward()
+
+    def matmul():
+        t.broadcast_shape = np.broadcast_shapes  # exercise 7's, which the given code calls
+        (T(np.ones((2, 3))) @ T(np.ones((3, 4))))._backward()
+
+    def conv2d():
+        conv.im2col = reference_conv.im2col  # exercise 13's forward half, given here
+        conv.conv2d(T(np.ones((1, 1, 3, 3))), T(np.ones((1, 1, 2, 2))))._backward()
+
+    return {
+        "broadcast_shape": lambda: t.broadcast_shape((2,), (2,)),
+        "unbroadcast": lambda: t.unbroadcast(np.ones(2), (2,)),
+        "Tensor.__add__ backward": rule(lambda a, b: a + b),
+        "Tensor.__mul__ backward": rule(lambda a, b: a * b),
+        "Tensor.__pow__ backward": rule(lambda a, b: a**2),
+        "Tensor.exp backward": rule(lambda a, b: a.exp()),
+        "Tensor.log backward": rule(lambda a, b: a.log()),
+        "Tensor.tanh backward": rule(lambda a, b: a.tanh()),
+        "Tensor.relu backward": rule(lambda a, b: a.relu()),
+        "Tensor.sum backward": rule(lambda a, b: a.sum(axis=1)),
+        "Tensor.mean backward": rule(lambda a, b: a.mean()),
+        "Tensor.max backward": rule(lambda a, b: a.max(axis=0)),
+        "Tensor.reshape backward": rule(lambda a, b: a.reshape(3, 2)),
+        "Tensor.transpose backward": rule(lambda a, b: a.transpose()),
+        "Tensor.backward": lambda: T(1.0).backward(),
+        "Tensor.__matmul__ backward": matmul,
+        "Tensor.log_softmax backward": rule(lambda a, b: a.log_softmax()),
+        "cross_entropy backward": rule(lambda a, b: t.cross_entropy(a, [0, 2])),
+        "linear backward": lambda: nn.linear(
+            np.ones((2, 3)), T(np.ones((3, 2))), T(np.ones(2))
+        )._backward(),
+        "Module.zero_grad": lambda: nn.Module().zero_grad(),
+        "Linear.__init__": lambda: nn.Linear(3, 2, rng),
+        "MLP.__call__": lambda: object.__new__(nn.MLP)(np.ones((1, 3))),
+        "MLP.parameters": lambda: object.__new__(nn.MLP).parameters(),
+        "SGD.step": lambda: nn.SGD([T(np.ones(2))]).step(),
+        "batches": lambda: tt.batches(3, 2, rng),
+        "train_epoch": lambda: tt.train_epoch(None, np.ones((3, 2)), np.zeros(3), None, 2, rng),
+        "accuracy": lambda: tt.accuracy(np.ones((2, 3)), np.zeros(2)),
+        "im2col": lambda: conv.im2col(np.ones((1, 1, 3, 3)), 2, 2),
+        "col2im": lambda: conv.col2im(np.ones((1, 2, 2, 4)), (1, 1, 3, 3), 2, 2),
+        "conv2d backward": conv2d,
+        "max_pool2d backward": lambda: conv.max_pool2d(T(np.ones((1, 1, 4, 4))))._backward(),
+    }
+
+
 def test_every_stub_raises_the_message_that_names_it():
     _, regions = generate.load_reference()
-    with workspace_modules(EXERCISES, "gradcheck", "engine", "nn", "losses", "optim", "train") as m:
-        triggers = _triggers(m)
-        assert sorted(triggers) == sorted(r.title for r in regions), "a stub has no trigger"
+    modules = ["gradcheck", "engine", "nn", "losses", "optim", "train"]
+    modules += ["tensor", "tensor_nn", "tensor_train", "conv"]
+    with workspace_modules(EXERCISES, *modules) as m:
+        # part two's names repeat part one's (SGD.step, batches, ...): one table for each
+        parts = {False: _triggers(m), True: _tensor_triggers(m)}
+        for two, triggers in parts.items():
+            titles = [r.title for r in regions if generate.part_two(r.exercise) == two]
+            assert sorted(triggers) == sorted(titles), "a stub has no trigger"
         for r in regions:
-            with pytest.raises(NotImplementedError, match=f"^{r.message}$"):
-                triggers[r.title]()
+            with pytest.raises(NotImplementedError, match=f"^{re.escape(r.message)}$"):
+                parts[generate.part_two(r.exercise)][r.title]()
 
 
 def test_stubs_ask_and_lose_the_code_and_the_derivative():

@@ -15,6 +15,7 @@ import nbformat
 import pytest
 
 from grader import notebook as live
+from grader.exercises import EXERCISES as GRADED
 from grader.feedback import results as R
 from grader.runner import grade_submission
 from tests.conftest import ROOT
@@ -23,7 +24,9 @@ from tools import planted_bugs
 
 pytestmark = pytest.mark.kit
 
-EXERCISES = sorted(generate.EXERCISES_INFO)
+# the exercises the grader knows (check() grades them); part two's notebooks before their
+# checks exist: tests/test_notebooks_tensor.py
+EXERCISES = sorted(n for n in generate.EXERCISES_INFO if n in GRADED)
 REFERENCE = ROOT / "reference" / "micrograd"
 KEY = generate.NOTEBOOK_KEY
 

@@ -45,6 +45,11 @@ from pathlib import Path
 
 import nbformat
 
+if __package__ in (None, ""):  # run as `python tools/generate_course.py`: make `tools` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tools.tensor_examples import TENSOR_EXAMPLES, TENSOR_PICTURES  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "reference" / "micrograd"
 EXERCISES = ROOT / "exercises"
@@ -60,6 +65,10 @@ MODULES = [
     "losses.py",
     "optim.py",
     "train.py",
+    "tensor.py",
+    "tensor_nn.py",
+    "tensor_train.py",
+    "conv.py",
     "data.py",
     "viz.py",
 ]
@@ -81,7 +90,20 @@ EXERCISES_INFO = {
         "Mean squared error and minibatches",
         ["gradcheck.py", "engine.py", "nn.py", "losses.py", "optim.py", "train.py"],
     ),
+    # part two: the same engine over numpy arrays
+    7: ("Broadcasting: shapes and their gradients", ["tensor.py"]),
+    8: ("Elementwise ops, reductions and shapes", ["tensor.py"]),
+    9: ("Matrix products", ["tensor.py"]),
+    10: ("Log-softmax and cross-entropy", ["tensor.py"]),
+    11: ("Linear layers, the MLP and SGD with momentum", ["tensor.py", "tensor_nn.py"]),
+    12: ("Handwritten digits", ["tensor.py", "tensor_nn.py", "tensor_train.py"]),
+    13: (
+        "Convolution and max-pooling",
+        ["tensor.py", "tensor_nn.py", "tensor_train.py", "conv.py"],
+    ),
 }
+PART_TWO = 7  # the first exercise on Tensor: its notebooks import numpy and Tensor
+OPTIONAL = re.compile(r"^## Optional", re.M)  # a page's section that nothing depends on
 
 BEGIN = re.compile(r"^(?P<indent>\s*)# BEGIN exercise-(?P<n>\d+): (?P<title>.+?)\s*$")
 END = re.compile(r"^\s*# END exercise-(?P<n>\d+)\s*$")
@@ -242,6 +264,11 @@ in one line instead of a traceback."""
 
 CHECK_CELL = 'check("exercise-{n}")'
 
+PART_TWO_IMPORTS = """\
+import numpy as np
+
+from micrograd import Tensor, draw_dot"""
+
 # The small expression drawn for each exercise, in the notebook (on the student's code) and on
 # the exercise's page (on the reference, when the kit is built). `draw` builds it and shows
 # it before any gradient; `backprop` fills the gradients and shows it again (one cell, so that
@@ -319,6 +346,22 @@ AFTER_PAGE_CODE = {
         'plot_decision_boundary(model, X_test, y_test, title="held-out points")',
     ],
 }
+EXAMPLES.update(TENSOR_EXAMPLES)  # part two's, in tools/tensor_examples.py
+AFTER_PAGE_CODE.update(TENSOR_PICTURES)  # (there, after the page's main code cell)
+
+
+def part_two(n: int) -> bool:
+    return n >= PART_TWO
+
+
+def graph_caption(n: int) -> str:
+    """What a box and an oval of exercise n's graph show (lower case: it follows a colon)."""
+    if part_two(n):
+        return (
+            "each box is a `Tensor` (label | data | grad, each array shown as its shape, then "
+            "its first entries), each oval the operation that made it"
+        )
+    return "each box is a `Value` (label | data | grad), each oval the operation that made it"
 
 
 def example(n: int) -> dict[str, str] | None:
@@ -353,6 +396,20 @@ def definition_cells(n: int, sources: dict[str, str]) -> list[tuple[str, str, st
     return found
 
 
+def main_code(parts: list[tuple[str, str]]) -> int | None:
+    """The index of the page's main code block: the last one before an "## Optional" section
+    (or the last one). Its cell shows the exercise's pictures, and the graph follows it."""
+    optional = [
+        i for i, (kind, text) in enumerate(parts) if kind == "markdown" and OPTIONAL.search(text)
+    ]
+    codes = [
+        i
+        for i, (kind, _) in enumerate(parts)
+        if kind == "code" and i < min(optional or [len(parts)])
+    ]
+    return codes[-1] if codes else None
+
+
 def page_parts(prose: str) -> list[tuple[str, str]]:
     """The page's prose as ("markdown", text) and ("code", text) parts, at its ```python blocks."""
     parts: list[tuple[str, str]] = []
@@ -376,7 +433,10 @@ def notebook(n: int, page: str, sources: dict[str, str]) -> nbformat.NotebookNod
     # would make an exercise-1 notebook depend on nn.py importing)
     nn_done = any(f"# TODO exercise-{k}:" in sources["nn.py"] for k in EXERCISES_INFO if k <= n)
     names = "MLP, Value, draw_dot" if nn_done else "Value, draw_dot"
-    cells = [new_md(f"{title}\n{intro}".strip()), new_code(SETUP_CELL.format(n=n, names=names))]
+    setup = SETUP_CELL.format(n=n, names=names)
+    if part_two(n):  # the tensor engine: numpy arrays in, Tensor out
+        setup = setup.replace(f"from micrograd import {names}", PART_TWO_IMPORTS)
+    cells = [new_md(f"{title}\n{intro}".strip()), new_code(setup)]
     parts[0] = ("markdown", (heading + after).strip())
     own = []
     for module, name, body in definition_cells(n, sources):
@@ -391,9 +451,9 @@ def notebook(n: int, page: str, sources: dict[str, str]) -> nbformat.NotebookNod
         else [
             new_md(
                 "## The graph\n\nA small expression drawn with `draw_dot`, as in micrograd's "
-                "lecture: each box is a `Value` (label | data | grad), each oval the operation "
-                "that made it; first before any gradient, then after backpropagation. With the "
-                f"reference's code it looks like this:\n\n![](../pictures/exercise-{n}-graph.svg)"
+                f"lecture: {graph_caption(n)}; first before any gradient, then after "
+                "backpropagation. With the reference's code it looks like this:\n\n"
+                f"![](../pictures/exercise-{n}-graph.svg)"
             ),
             new_code(f"%%try\n{ex['draw']}{ex['backprop']}".strip()),
         ]
@@ -407,7 +467,7 @@ def notebook(n: int, page: str, sources: dict[str, str]) -> nbformat.NotebookNod
         if kind == "markdown":
             cells.append(new_md(text))
             continue
-        if i != codes[-1]:
+        if i != main_code(parts):
             cells.append(new_code(f"%%try\n{text}"))
             continue
         # in the same cell: a stub not written yet stops the page's code, and these with it
@@ -472,7 +532,9 @@ def graph_source(n: int) -> str:
     import importlib
 
     package = _reference_package()
-    modules = ["engine", "nn", "losses", "optim", "train", "viz"]  # data.py needs numpy
+    modules = ["engine", "nn", "losses", "optim", "train", "viz"]
+    if part_two(n):  # numpy: the build session installs it (nox -s build)
+        modules += ["data", "tensor", "tensor_nn", "tensor_train", "conv"]
     loaded = {m: importlib.import_module(f"{package.__name__}.{m}") for m in modules}
     drawn = []
     saved = {k: v for k, v in sys.modules.items() if k == "micrograd" or k.startswith("micrograd.")}
@@ -484,6 +546,11 @@ def graph_source(n: int) -> str:
             "Value": loaded["engine"].Value,
             "MLP": loaded["nn"].MLP,
             "draw_dot": lambda root: drawn.append(loaded["viz"].graph_dot(root)),
+            **(
+                {"np": sys.modules["numpy"], "Tensor": loaded["tensor"].Tensor}
+                if part_two(n)
+                else {}
+            ),
             "display": lambda *args: None,
         }
         exec(example(n)["draw"] + example(n)["backprop"], namespace)
@@ -503,7 +570,7 @@ def picture_section(n: int) -> str:
             "",
             f"![a small graph, with data and gradients](pictures/exercise-{n}-graph.svg)",
             "",
-            "Each box is a `Value` (label | data | grad), each oval the operation that made it.",
+            graph_caption(n)[0].upper() + graph_caption(n)[1:] + ".",
             "Drawn by `draw_dot` from this code, run on the reference when the kit was built;",
             "the notebook draws it from your code:",
             "",

@@ -1,6 +1,8 @@
-"""micrograd: a scalar autograd engine and a small neural-network library on it.
+"""micrograd: a scalar autograd engine and a small neural-network library on it; in part two,
+the same engine over numpy arrays.
 
     from micrograd import MLP, Value
+    from micrograd import Tensor      # part two (micrograd.tensor)
 
 The names below are loaded when first used, not when the package is imported: importing
 micrograd.engine then never runs nn.py, so an exercise's code is tried (and graded) even
@@ -16,6 +18,7 @@ _EXPORTS = {
     "Layer": "nn",
     "MLP": "nn",
     "draw_dot": "viz",
+    "Tensor": "tensor",
 }
 __all__ = list(_EXPORTS)
 

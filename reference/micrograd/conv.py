@@ -43,9 +43,10 @@ def im2col(
     Ho, Wo = _out_size(H, kh, stride, padding), _out_size(W, kw, stride, padding)
     xp = _pad(x, padding, fill)
     # BEGIN exercise-13: im2col
-    # ask: Fill cols (N, Ho, Wo, C, kh, kw): cols[n, i, j, c, a, b] is xp[n, c, s*i + a,
-    # ask: s*j + b], s the stride. Loop over the kernel offsets (a, b) only, not over pixels:
-    # ask: for each, which strided slice of xp gives every (n, c, i, j) at once?
+    # ask: Make `cols`, an array (N, Ho, Wo, C, kh, kw) that the line after this reshapes,
+    # ask: with cols[n, i, j, c, a, b] = xp[n, c, s*i + a, s*j + b], s the stride. Loop over
+    # ask: the kernel offsets (a, b) only, not over pixels: for each, which strided slice of
+    # ask: xp gives every (n, c, i, j) at once?
     # derivative: For offset (a, b) the rows s*i + a, i < Ho, are the slice a : a + s*Ho : s
     # derivative: (columns likewise); transpose (N, C, Ho, Wo) to (N, Ho, Wo, C).
     cols = np.empty((N, Ho, Wo, C, kh, kw))
@@ -69,7 +70,7 @@ def col2im(
     # BEGIN exercise-13: col2im
     # ask: Undo im2col's copies by summing: for each kernel offset (a, b), add cols[..., a, b]
     # ask: back into the strided slice of a padded zero array that im2col read it from; then
-    # ask: cut the padding off. Why must it be +=, not =?
+    # ask: return it with the padding cut off. Why must it be +=, not =?
     # derivative: With stride < kernel, windows overlap: one input entry is in several rows,
     # derivative: and its gradient is the sum over all of them.
     xp = np.zeros((N, C, H + 2 * p, W + 2 * p))
@@ -101,9 +102,10 @@ def conv2d(
     def _backward():
         g = out.grad.transpose(0, 2, 3, 1).reshape(-1, n_out)  # (N*Ho*Wo, O), like y's rows
         # BEGIN exercise-13: conv2d backward
-        # ask: y = cols @ Wm^T (+ b): the rows of g are y's rows. Add into w.grad (w's shape),
-        # ask: into b.grad when there is a b, and into x.grad when x is a Tensor: the
-        # ask: gradient of cols first, then back to x's shape.
+        # ask: y = cols @ Wm^T (+ b), with cols (N, Ho, Wo, C*kh*kw), Wm (O, C*kh*kw), and g
+        # ask: (N*Ho*Wo, O) in y's row order. Add into w.grad (w's shape), into b.grad when
+        # ask: there is a b, and into x.grad when x is a Tensor: the gradient of cols first,
+        # ask: then back to x's shape.
         # derivative: Exercise 9: dWm = g^T @ cols, d(cols) = g @ Wm; db = g summed over rows;
         # derivative: dx = col2im(d(cols)).
         w.grad += (g.T @ cols.reshape(g.shape[0], -1)).reshape(w.data.shape)

@@ -72,13 +72,35 @@ def to_lists(X, y, labels="pm1"):
 DIGITS = Path(__file__).resolve().parent / "datasets" / "digits.csv.gz"
 
 
-def load_digits(path: str | Path = DIGITS) -> tuple[np.ndarray, np.ndarray]:
+def digits_file() -> Path:
+    """Where the digits are: beside this file (the kit's reference), else in the kit's
+    installed reference package, micrograd_reference, as a workspace or notebook that
+    `pip install -e .` set up finds it. Student code run by the grader finds neither (it
+    sees no file of the kit): the grader hands it the arrays."""
+    if DIGITS.is_file():
+        return DIGITS
+    import importlib.util
+
+    spec = importlib.util.find_spec("micrograd_reference")  # found, not imported
+    for folder in (spec and spec.submodule_search_locations) or []:
+        path = Path(folder) / "datasets" / "digits.csv.gz"
+        if path.is_file():
+            return path
+    raise FileNotFoundError(
+        "the digits (datasets/digits.csv.gz) are neither beside micrograd/data.py nor in an "
+        "installed kit (pip install -e . at the kit's root); pass the file's path: "
+        "load_digits(path)"
+    )
+
+
+def load_digits(path: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(X, y): the 1,797 8x8 digits, X float64 (1797, 64) in [0, 1], y int64 (1797,) in 0..9.
 
     Each line of the file is 64 pixel counts 0..16 (the image row by row), then the label
-    (datasets/README.md says where it comes from); the counts are divided by 16.
+    (datasets/README.md says where it comes from); the counts are divided by 16. Without a
+    path, the file is found by digits_file().
     """
-    with gzip.open(path, "rt") as f:
+    with gzip.open(path or digits_file(), "rt") as f:
         raw = np.loadtxt(f, delimiter=",", dtype=np.int64)
     return raw[:, :64] / 16.0, raw[:, 64]
 

@@ -154,7 +154,7 @@ class Tensor:
 
         def _backward():
             # BEGIN exercise-8: Tensor.__pow__ backward
-            # ask: out = self**n, elementwise, n a plain number. Add into self.grad.
+            # ask: out = self**other, elementwise, other a plain number n. Add into self.grad.
             # derivative: dout/dx = n * x**(n-1), elementwise.
             self.grad += other * self.data ** (other - 1) * out.grad
             # END exercise-8
@@ -223,8 +223,9 @@ class Tensor:
 
         def _backward():
             # BEGIN exercise-8: Tensor.sum backward
-            # ask: out = self summed over `axes` (keepdims: those axes kept with size 1).
-            # ask: Add into self.grad: which entries of self did each entry of out add up?
+            # ask: out = self summed over `axes`, a tuple of non-negative axes (all of them for
+            # ask: axis=None); with keepdims those axes are kept with size 1. Add into
+            # ask: self.grad: which entries of self did each entry of out add up?
             # derivative: dout/dx = 1 for every x summed into out: out.grad, put back with
             # derivative: size-1 axes where they were removed (np.expand_dims), broadcast.
             self.grad += out.grad if keepdims else np.expand_dims(out.grad, axes)
@@ -239,7 +240,8 @@ class Tensor:
 
         def _backward():
             # BEGIN exercise-8: Tensor.mean backward
-            # ask: out = the mean of self over `axes`. Add into self.grad.
+            # ask: out = the mean of self over `axes`. Add into self.grad. How many entries of
+            # ask: self are averaged into each entry of out?
             # derivative: out = sum / n, n the number of entries averaged into each output:
             # derivative: the gradient of sum, divided by n.
             n = self.data.size // max(out.data.size, 1)

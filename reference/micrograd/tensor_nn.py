@@ -62,7 +62,8 @@ class Linear(Module):
     def __init__(self, nin: int, nout: int, rng: np.random.Generator):
         # BEGIN exercise-11: Linear.__init__
         # ask: self.W, a Tensor of shape (nin, nout), then self.b, of shape (nout,), every
-        # ask: entry drawn from rng.uniform in [-1/sqrt(nin), 1/sqrt(nin)], W's draw first.
+        # ask: entry uniform in [-1/sqrt(nin), 1/sqrt(nin)]: one call of rng.uniform(low,
+        # ask: high, size=...) for each, of its own shape, W's first (the grader's draws).
         # derivative: A bound shrinking with nin keeps x @ W about as large as x: each of the
         # derivative: nin terms adds a variance of bound**2 / 3.
         bound = 1.0 / np.sqrt(nin)

@@ -1,8 +1,10 @@
-"""Pictures: the computation graph of a Value, a classifier's decision boundary, training curves.
+"""Pictures: the computation graph of a Value, a classifier's decision boundary, training curves;
+for part two, a Tensor's graph (each node's shape), digits and weights as images, a confusion
+matrix.
 
 graph_dot reads only .data, .grad, ._prev and ._op, so it draws any micrograd-like engine,
-a student's included. matplotlib is imported inside the plotting functions, so importing
-this module costs nothing where no plot is drawn.
+a student's included, Value or Tensor. matplotlib is imported inside the plotting functions,
+so importing this module costs nothing where no plot is drawn.
 """
 
 import io
@@ -14,10 +16,24 @@ from pathlib import Path
 
 def _fmt(x):
     # A student's engine may hold an int, or a broken grad (None): show it rather than fail.
+    if hasattr(x, "shape") and hasattr(x, "ravel") and len(x.shape) > 0:
+        return _fmt_array(x)
     try:
         return f"{x:.4f}"
     except (TypeError, ValueError):
         return repr(x)
+
+
+def _fmt_array(x, shown=3):
+    """A Tensor's data or grad in one short line: its shape first (a gradient of the wrong
+    shape is the commonest tensor bug, so it must show), then its first entries."""
+    flat = x.ravel()
+    try:
+        head = ", ".join(f"{float(v):.4g}" for v in flat[:shown])
+    except (TypeError, ValueError):
+        head = "?"
+    more = ", …" if flat.shape[0] > shown else ""
+    return f"{tuple(x.shape)}: {head}{more}"
 
 
 def _escape(text):
@@ -52,6 +68,13 @@ def _nodes(root):
     return found
 
 
+def _stacked(v, rankdir):
+    """Whether v's record label must be written so that its fields stack one above the
+    other: a Tensor's (its arrays' lines are long), in a left-to-right drawing, where a
+    record's top-level fields otherwise run across (braces turn a record's fields)."""
+    return hasattr(v.data, "shape") and rankdir in ("LR", "RL")
+
+
 def graph_dot(root, mark=None, rankdir="LR"):
     """Graphviz DOT source for the graph that computed `root`, as in micrograd's trace_graph.
 
@@ -75,7 +98,9 @@ def graph_dot(root, mark=None, rankdir="LR"):
             fields.append(str(marks[id(v)]))
             style = ", color=red, fontcolor=red, penwidth=2"
         record = " | ".join(_escape(f) for f in fields)
-        lines.append(f'  {name[id(v)]} [shape=record, label="{{ {record} }}"{style}];')
+        if not _stacked(v, rankdir):  # a record's fields side by side
+            record = f"{{ {record} }}"
+        lines.append(f'  {name[id(v)]} [shape=record, label="{record}"{style}];')
         target = name[id(v)]
         if v._op:
             target = name[id(v)] + "op"
@@ -221,18 +246,104 @@ def plot_decision_boundary(predict, X, y, path=None, title=None, resolution=60):
 def _scores(predict, grid):
     """predict(grid) as numbers; a model (called on one row, giving a Value) works too."""
     if hasattr(predict, "parameters"):
-        return [float(getattr(s, "data", s)) for s in (predict(row) for row in grid)]
-    return [float(getattr(s, "data", s)) for s in predict(grid)]
+        return [_number(s) for s in (predict(row) for row in grid)]
+    return [_number(s) for s in predict(grid)]
 
 
-def plot_curves(history, path=None):
-    """Loss and accuracy against the step number; history is [(loss, accuracy), ...].
-    A PNG written to `path` (returns the path) or, without one, a Picture a notebook shows."""
+def _number(s):
+    # a Value's (or Tensor's) .data; a numpy number has a .data too, a memoryview: not that
+    return float(s.data if hasattr(s, "_backward") else s)
+
+
+def plot_curves(history, path=None, xlabel="step", names=("loss", "accuracy")):
+    """Loss and accuracy against the step (or epoch) number; history is [(loss, accuracy),
+    ...], `names` their titles (say, ("training loss", "held-out accuracy")). A PNG written
+    to `path` (returns the path) or, without one, a Picture a notebook shows."""
     steps = range(len(history))
     fig = _figure(ncols=2)
     loss_ax, acc_ax = fig.subplots(1, 2)
     loss_ax.plot(steps, [loss for loss, _ in history])
-    loss_ax.set(xlabel="step", ylabel="loss", title="loss")
+    loss_ax.set(xlabel=xlabel, ylabel="loss", title=names[0])
     acc_ax.plot(steps, [acc for _, acc in history])
-    acc_ax.set(xlabel="step", ylabel="accuracy", title="accuracy", ylim=(0, 1.05))
+    acc_ax.set(xlabel=xlabel, ylabel="accuracy", title=names[1], ylim=(0, 1.05))
     return _finish(fig, path)
+
+
+# -- part two: digits -------------------------------------------------------------------------
+
+
+def plot_images(images, titles=None, path=None, cols=10, signed=False, title=None):
+    """Square images in a grid: each row of `images` is one image, row by row (64 numbers for
+    an 8x8 digit, 9 for a 3x3 kernel). signed=True (weights): blue below 0, red above, white
+    at 0, on a scale shared by all; otherwise grey, black the largest. A Picture, or a PNG
+    written to `path`."""
+    import numpy as np
+
+    images = np.asarray(images, dtype=float)
+    images = images.reshape(len(images), -1)
+    side = round(images.shape[1] ** 0.5)
+    if side * side != images.shape[1]:
+        raise ValueError(f"rows of {images.shape[1]} numbers are not square images")
+    cols = max(1, min(cols, len(images)))
+    rows = -(-len(images) // cols)
+    fig = _figure()
+    fig.set_size_inches(1.1 * cols, 1.2 * rows + (0.4 if title else 0))
+    if signed:
+        top = float(np.abs(images).max()) or 1.0
+        colours = dict(cmap="RdBu_r", vmin=-top, vmax=top)
+    else:
+        colours = dict(cmap="gray_r", vmin=float(images.min()), vmax=float(images.max()))
+    for i, image in enumerate(images):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        ax.imshow(image.reshape(side, side), interpolation="nearest", **colours)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if titles is not None:
+            ax.set_title(str(titles[i]), fontsize=9)
+    if title:
+        fig.suptitle(title)
+    return _finish(fig, path)
+
+
+def plot_weights(W, path=None, cols=16, title="first layer's weights, one image per unit"):
+    """A first layer's weights as images: W (pixels, units), as Linear stores it, one image
+    per unit (column), of the pixels it weighs; red weighs a pixel up, blue down."""
+    import numpy as np
+
+    W = np.asarray(W, dtype=float)
+    return plot_images(W.T, path=path, cols=cols, signed=True, title=title)
+
+
+def plot_confusion(y, predicted, path=None, classes=10, title="held-out digits"):
+    """The confusion matrix: row = the true label, column = the prediction, each cell a count;
+    the diagonal is right. A Picture, or a PNG written to `path`."""
+    import numpy as np
+
+    counts = np.zeros((classes, classes), dtype=int)
+    np.add.at(counts, (np.asarray(y), np.asarray(predicted)), 1)
+    fig = _figure()
+    ax = fig.add_subplot()
+    ax.imshow(counts, cmap="Blues")
+    for i in range(classes):
+        for j in range(classes):
+            if counts[i, j]:
+                light = counts[i, j] > counts.max() / 2
+                colour = "white" if light else "black"
+                ax.text(j, i, counts[i, j], ha="center", va="center", fontsize=8, color=colour)
+    accuracy = np.trace(counts) / max(counts.sum(), 1)
+    ax.set(xlabel="predicted", ylabel="true", xticks=range(classes), yticks=range(classes))
+    ax.set_title(f"{title}: {accuracy:.1%} right")
+    return _finish(fig, path)
+
+
+def plot_misclassified(X, y, predicted, path=None, limit=30):
+    """The first `limit` rows of X whose prediction is wrong, each titled "true→predicted"."""
+    import numpy as np
+
+    y, predicted = np.asarray(y), np.asarray(predicted)
+    wrong = np.flatnonzero(y != predicted)[:limit]
+    if len(wrong) == 0:
+        return plot_images(np.zeros((1, np.shape(X)[1])), ["none wrong"], path=path)
+    titles = [f"{y[i]}→{predicted[i]}" for i in wrong]
+    title = f"{(y != predicted).sum()} misclassified of {len(y)} (true→predicted)"
+    return plot_images(np.asarray(X)[wrong], titles, path=path, title=title)
