@@ -277,11 +277,27 @@ SMALL_MLP = """\
 import random
 
 random.seed(1)
-model = MLP(2, [2, 1])
+model = MLP(2, [2, 1]{activation})
 for i, p in enumerate(model.parameters()):
     p.label = f"p{{i}}"
 x = [Value(2.0, label="x1"), Value(-1.0, label="x2")]
 {tail}"""
+# exercise 5's loss over two points, on a model of one linear neuron: the loss's own graph
+# stays small enough to read in a notebook's column
+LINEAR_HINGE = """\
+import random
+
+from micrograd.losses import hinge_loss
+
+random.seed(1)
+model = MLP(2, [1])  # one linear neuron
+for i, p in enumerate(model.parameters()):
+    p.label = f"p{i}"
+x = [Value(2.0, label="x1"), Value(-1.0, label="x2")]
+scores = [model(x), model([-1.0, 0.5])]
+loss = hinge_loss(scores, [1, -1]); loss.label = "loss"
+display(draw_dot(loss))  # before any gradient
+"""
 EXAMPLES = {
     1: {
         "draw": LECTURE_EXPRESSION,
@@ -297,17 +313,19 @@ EXAMPLES = {
     3: {"draw": NEURON, "backprop": "o.backward()\ndraw_dot(o)\n"},
     4: {
         "draw": SMALL_MLP.format(
+            activation="",
             tail='out = model(x); out.label = "out"\n'
-            "display(draw_dot(out))  # before any gradient\n"
+            "display(draw_dot(out))  # before any gradient\n",
         ),
         "backprop": "out.backward()\ndraw_dot(out)\n",
     },
-    5: {
+    5: {"draw": LINEAR_HINGE, "backprop": "loss.backward()\ndraw_dot(loss)\n"},
+    6: {
         "draw": SMALL_MLP.format(
-            tail="from micrograd.losses import hinge_loss\n\n"
-            "scores = [model(x), model([-1.0, 0.5])]\n"
-            'loss = hinge_loss(scores, [1, -1]); loss.label = "loss"\n'
-            "display(draw_dot(loss))  # before any gradient\n"
+            activation=', activation="tanh"',
+            tail="from micrograd.losses import mse_loss\n\n"
+            'loss = mse_loss([model(x)], [1.0]); loss.label = "loss"\n'
+            "display(draw_dot(loss))  # before any gradient\n",
         ),
         "backprop": "loss.backward()\ndraw_dot(loss)\n",
     },
@@ -316,7 +334,7 @@ EXAMPLES = {
 AFTER_PAGE_CODE = {
     5: [
         "plot_curves(history)",
-        'plot_decision_boundary(model, X_test, y_test, title="held-out points")',
+        'plot_decision_boundary(model, X_test, y_test, title="held-out points", resolution=40)',
     ],
 }
 
@@ -391,9 +409,11 @@ def notebook(n: int, page: str, sources: dict[str, str]) -> nbformat.NotebookNod
         else [
             new_md(
                 "## The graph\n\nA small expression drawn with `draw_dot`, as in micrograd's "
-                "lecture: each box is a `Value` (label | data | grad), each oval the operation "
-                "that made it; first before any gradient, then after backpropagation. With the "
-                f"reference's code it looks like this:\n\n![](../pictures/exercise-{n}-graph.svg)"
+                "lecture: each box is a `Value` (its label, data and grad), each oval the "
+                "operation that made it, the output at the bottom; first before any gradient, "
+                "then after backpropagation. With the "
+                f"reference's code it looks like this (click it for its full size):\n\n"
+                f"[![](../pictures/exercise-{n}-graph.svg)](../pictures/exercise-{n}-graph.svg)"
             ),
             new_code(f"%%try\n{ex['draw']}{ex['backprop']}".strip()),
         ]
@@ -501,9 +521,11 @@ def picture_section(n: int) -> str:
         [
             "## The graph of a small example",
             "",
-            f"![a small graph, with data and gradients](pictures/exercise-{n}-graph.svg)",
+            f"[![a small graph, with data and gradients](pictures/exercise-{n}-graph.svg)]"
+            f"(pictures/exercise-{n}-graph.svg)",
             "",
-            "Each box is a `Value` (label | data | grad), each oval the operation that made it.",
+            "Each box is a `Value` (its label, data and grad), each oval the operation that made",
+            "it; the output is at the bottom (click the picture for its full size).",
             "Drawn by `draw_dot` from this code, run on the reference when the kit was built;",
             "the notebook draws it from your code:",
             "",
