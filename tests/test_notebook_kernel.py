@@ -56,6 +56,7 @@ def kernel(notebook: Path) -> Iterator:
                 texts += o.get("traceback", [])
             return "".join(texts)
 
+        run.cells = nb.cells  # the cells run, with their outputs
         yield run
 
 
