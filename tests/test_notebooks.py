@@ -118,7 +118,11 @@ def test_notebook_with_the_reference_code_gets_full_marks_and_shows_pictures(kit
     for k in EXERCISES:
         if k <= n:  # the earlier notebooks hold the earlier exercises' code: picked up
             fill(kit / "notebooks" / f"exercise-{k}.ipynb", files)
+    before = sorted(p.relative_to(kit) for p in kit.rglob("*"))
     nb = execute(kit / "notebooks" / f"exercise-{n}.ipynb")
+    # no notebook writes a file: the pictures are inline; only the hints' memory is kept
+    after = sorted(p.relative_to(kit) for p in kit.rglob("*") if p.name != ".grade-history.json")
+    assert after == before
     report = check_output(nb)["text/plain"]
     assert "FAIL" not in report
     (total,) = [line for line in report.splitlines() if line.startswith("total ")]

@@ -221,8 +221,9 @@ def solution_section(n: int, regions: list[Region]) -> str:
 
 SETUP_CELL = """\
 # Run this cell first. `micrograd` is now your workspace's package (the folder above this
-# notebook), with the code of the %%micrograd cells you run here and of the earlier exercises'
-# notebooks; nothing is written to its files. check() grades it as `grade` does.
+# notebook), with the code of this notebook's %%micrograd cells (as saved, then as you run
+# them) and of the earlier exercises' notebooks (as saved); nothing is written to its files.
+# check() grades it as `grade` does, and says which cells you ran but did not save.
 from grader.notebook import check, start
 
 start({n})
@@ -394,7 +395,10 @@ def notebook(n: int, page: str, sources: dict[str, str]) -> nbformat.NotebookNod
     # would make an exercise-1 notebook depend on nn.py importing)
     nn_done = any(f"# TODO exercise-{k}:" in sources["nn.py"] for k in EXERCISES_INFO if k <= n)
     names = "MLP, Value, draw_dot" if nn_done else "Value, draw_dot"
-    cells = [new_md(f"{title}\n{intro}".strip()), new_code(SETUP_CELL.format(n=n, names=names))]
+    setup = SETUP_CELL.format(n=n, names=names)
+    if example(n) is None:  # exercise 0, before any engine: its cells import what they use
+        setup = setup.rsplit("from micrograd import", 1)[0]
+    cells = [new_md(f"{title}\n{intro}".strip()), new_code(setup)]
     parts[0] = ("markdown", (heading + after).strip())
     own = []
     for module, name, body in definition_cells(n, sources):
