@@ -178,8 +178,8 @@ def student_traceback(exc: BaseException, session: Session | None, cell_file: st
             rel = os.path.relpath(f.filename, session.loaded)
             found = session.locations.name(rel, f.lineno)
             where = found or f"{session.workspace / rel}, line {f.lineno}"
-        elif f.filename.startswith(kit) or "IPython" in f.filename:
-            continue
+        elif f.filename.startswith((kit, "<frozen")) or "IPython" in f.filename:
+            continue  # the kit's, IPython's and the import system's own frames
         else:
             where = f"{f.filename}, line {f.lineno}"
         out.append(f"  {where}, in {f.name}")

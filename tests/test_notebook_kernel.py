@@ -72,7 +72,10 @@ def marked_cells(notebook: Path) -> dict[str, str]:
     return {c.metadata[KEY]["definition"]: c.source for c in nb.cells if KEY in c.metadata}
 
 
-CHECK = 'r = check("exercise-{n}"); print("SCORE", r.score, r.max_score); print("NOTE", r.note)'
+CHECK = (
+    'r = check("exercise-{n}"); print("SCORE", r.score, r.max_score); '
+    'print("NOTE", getattr(r, "note", ""))'
+)
 
 
 def score_and_note(printed: str) -> tuple[float, float, str]:
