@@ -70,7 +70,9 @@ def run(
         pictures = (output.parent if output else Path.cwd()) / "grade-pictures"
     show_progress = fmt == "text" and output is None and sys.stderr.isatty()
     progress = _progress if show_progress else None
-    if history is None and fmt == "text":  # a person reads it: to a terminal, a pipe, a file
+    # a person reads it: the workspace's own grade to a terminal, a pipe or a file; another
+    # submission's at a terminal only (a script grading folders leaves nothing in them)
+    if history is None and fmt == "text" and (submission is None or sys.stdout.isatty()):
         # the history lives beside the student's own micrograd/, not in a temporary copy
         where = workspace.current() if submission is None else submission
         history = (where if where.is_dir() else where.parent) / HISTORY_FILE
@@ -173,8 +175,9 @@ def grading_options(fn):
         "--history",
         type=click.Path(dir_okay=False, path_type=Path),
         help="File of earlier failures, so that a repeated one gets the formula as its hint "
-        f"[default: {HISTORY_FILE} beside micrograd/ for the text report (shared with "
-        "check() in the notebooks); none for json and junit, whose hints stay nudges].",
+        f"[default: {HISTORY_FILE} beside your workspace's micrograd/ for the text report "
+        "(shared with check() in the notebooks), beside --submission's only at a terminal; "
+        "none for json and junit, whose hints stay nudges].",
     )(fn)
     fn = click.option(
         "--pictures",

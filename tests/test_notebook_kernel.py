@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -188,15 +189,18 @@ def test_the_hint_ladder_climbs_in_a_kernel_across_restarts_and_through_a_pipe(k
     assert first == NUDGE + hints.NEXT_TIME
     assert second == third == FORMULA
     # `grade` with its output to a pipe, not a terminal: the same history
-    piped = subprocess.run(
-        [sys.executable, "-m", "grader.cli", "exercise-2", "--submission", str(kit)],
-        capture_output=True,
-        text=True,
-        cwd=kit.parent,
-    )
+    piped = grade_piped(kit, "exercise-2")
     assert piped.returncode == 1, piped.stderr
     assert hint_of(piped.stdout) == FORMULA
     assert (kit / hints.HISTORY_FILE).is_file()
+
+
+def grade_piped(ws: Path, exercise: str) -> subprocess.CompletedProcess:
+    """`grade EXERCISE` on the workspace `ws` (its micrograd/ is the one Python imports, as
+    after `grade workspace ws`), its output to a pipe."""
+    env = {**os.environ, "PYTHONPATH": str(ws)}
+    cmd = [sys.executable, "-m", "grader.cli", exercise]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=ws.parent, env=env)
 
 
 def test_grade_through_a_pipe_climbs_the_ladder(kit: Path):
@@ -205,8 +209,7 @@ def test_grade_through_a_pipe_climbs_the_ladder(kit: Path):
         (kit / rel).write_text(text)
     engine = kit / "micrograd" / "engine.py"
     engine.write_text(planted_bugs.apply_edits("engine.py", engine.read_text(), [TANH_BUG]))
-    cmd = [sys.executable, "-m", "grader.cli", "exercise-2", "--submission", str(kit)]
-    seen = [subprocess.run(cmd, capture_output=True, text=True).stdout for _ in range(2)]
+    seen = [grade_piped(kit, "exercise-2").stdout for _ in range(2)]
     assert [hint_of(s) for s in seen] == [NUDGE + hints.NEXT_TIME, FORMULA]
 
 
