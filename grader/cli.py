@@ -21,7 +21,7 @@ import click
 
 from grader.classroom.bundle import bundle
 from grader.feedback import reports
-from grader.feedback.hints import History
+from grader.feedback.hints import HISTORY_FILE, History
 from grader.runner import (
     EXERCISES,
     ExtraChecksError,
@@ -35,7 +35,6 @@ from grader.sandbox import mode as sandbox_mode
 from grader.submissions import workspace
 from grader.submissions.submission import notebook_overrides, with_notebooks
 
-HISTORY_FILE = ".grade-history.json"
 FORMATS = {"text": None, "json": reports.as_json, "junit": reports.junit}
 
 
@@ -63,15 +62,17 @@ def run(
         overrides = notebook_overrides(workspace.current(), max(exercises))
         if overrides and fmt == "text":
             click.echo(
-                "note: graded with your notebooks' %%micrograd cells (as saved) in place of "
-                "these definitions of your files: " + "; ".join(overrides),
+                "note: graded with your notebooks' %%micrograd cells (as saved) where they "
+                "differ from your files: " + "; ".join(overrides),
                 err=True,
             )
     if pictures is None:
         pictures = (output.parent if output else Path.cwd()) / "grade-pictures"
     show_progress = fmt == "text" and output is None and sys.stderr.isatty()
     progress = _progress if show_progress else None
-    if history is None and fmt == "text" and output is None and sys.stdout.isatty():
+    # a person reads it: the workspace's own grade to a terminal, a pipe or a file; another
+    # submission's at a terminal only (a script grading folders leaves nothing in them)
+    if history is None and fmt == "text" and (submission is None or sys.stdout.isatty()):
         # the history lives beside the student's own micrograd/, not in a temporary copy
         where = workspace.current() if submission is None else submission
         history = (where if where.is_dir() else where.parent) / HISTORY_FILE
@@ -174,8 +175,9 @@ def grading_options(fn):
         "--history",
         type=click.Path(dir_okay=False, path_type=Path),
         help="File of earlier failures, so that a repeated one gets the formula as its hint "
-        f"[default: {HISTORY_FILE} beside micrograd/ when the report goes to a terminal; "
-        "else none, and hints stay nudges].",
+        f"[default: {HISTORY_FILE} beside your workspace's micrograd/ for the text report "
+        "(shared with check() in the notebooks), beside --submission's only at a terminal; "
+        "none for json and junit, whose hints stay nudges].",
     )(fn)
     fn = click.option(
         "--pictures",
@@ -321,6 +323,12 @@ main.add_command(bundle)
 )
 @click.option("--force", is_flag=True, help="Grade every submission again, changed or not.")
 @click.option(
+    "--hint-ladder",
+    is_flag=True,
+    help="Remember each student's failures (OUT/hint-history/), so that a resubmission failing "
+    "a check the same way gets the formula as its hint [default: nudges only].",
+)
+@click.option(
     "--unsafe-no-sandbox",
     is_flag=True,
     help="Grade even where student code cannot be sandboxed (no bwrap, not root): each "
@@ -334,6 +342,7 @@ def batch_command(
     extra_checks: Path | None,
     timeout: float,
     force: bool,
+    hint_ladder: bool,
     unsafe_no_sandbox: bool,
 ) -> None:
     """Grade every entry of SUBMISSIONS: one per student (a folder, .zip or .ipynb named by
@@ -368,7 +377,9 @@ def batch_command(
     signal.signal(signal.SIGTERM, stop)  # `kill`: stop as for Ctrl-C, gradebook saved
     signal.signal(signal.SIGINT, stop)  # even where the shell started us with Ctrl-C ignored
     try:
-        result = run_batch(submissions, out, chosen, jobs, extra_checks, timeout, force)
+        result = run_batch(
+            submissions, out, chosen, jobs, extra_checks, timeout, force, hint_ladder=hint_ladder
+        )
     except BatchError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(2)

@@ -25,6 +25,7 @@ from grader.sandbox import (
     UnreadableReply,
     WorkerFailed,
 )
+from grader.submissions.definitions import Locations
 
 log = logging.getLogger("grader")
 
@@ -227,6 +228,9 @@ def grade(
             if res.details.get("nodes") and pictures is not None:
                 res.details["picture"] = str(draw_failure(res, pictures))
                 report.pictures.append(res.details["picture"])
+            elif res.passed and pictures is not None:  # fixed: its old picture goes
+                for old in pictures.glob(picture_name(res) + ".*"):
+                    old.unlink(missing_ok=True)
             report.checks.append(res)
         report.output = sandbox.output()
         report.pictures += [str(p) for p in ctx.pictures]
@@ -258,8 +262,26 @@ def draw_failure(res: R.CheckResult, folder: Path) -> Path:
     j = d["wrong_node"]
     mark = [(nodes[j], f"expected grad {d['expected_node_grads'][j]:.6g}")]
     folder.mkdir(parents=True, exist_ok=True)
-    slug = re.sub(r"[^a-z0-9]+", "-", f"exercise-{res.exercise}-{res.name}".lower()).strip("-")
-    return draw_dot(nodes[-1], folder / f"{slug}.svg", mark=mark)
+    return draw_dot(nodes[-1], folder / f"{picture_name(res)}.svg", mark=mark)
+
+
+# the operators in check names, as words: "+ backward" and "* backward" need two files
+OPERATORS = {"**": "pow", "+": "add", "*": "mul", "/": "div"}
+
+
+def picture_name(res: R.CheckResult) -> str:
+    """The file name (without suffix) of a check's picture: one per check, readable."""
+    name = re.sub(
+        "|".join(re.escape(op) for op in OPERATORS), lambda m: f" {OPERATORS[m[0]]} ", res.name
+    )
+    return re.sub(r"[^a-z0-9]+", "-", f"exercise-{res.exercise}-{name}".lower()).strip("-")
+
+
+def relocate(report: R.Report, where: Locations) -> None:
+    """Name each location in the report's messages where the student wrote that line (a
+    notebook's cell, or the file's own line), not in the spliced module the worker ran."""
+    for c in report.checks:
+        c.message = where.relocate(c.message)
 
 
 def check_folders(checks: Sequence[Check]) -> list[Path]:
@@ -280,7 +302,7 @@ def grade_submission(
     One that cannot be read, and a bug in the grader, both end as a report that says why.
     """
     from grader.sandbox import TooLarge, protect
-    from grader.submissions.submission import SubmissionError, open_submission
+    from grader.submissions.submission import SubmissionError, locations, open_submission
 
     start = time.monotonic()
     try:
@@ -290,6 +312,7 @@ def grade_submission(
             report = grade(
                 workspace, exercises, pictures, progress=progress, extra=extra, history=history
             )
+            relocate(report, locations(workspace))
     except (SubmissionError, TooLarge) as exc:
         report = could_not_grade(exercises, str(exc), extra)
     except Exception as exc:  # a bug in the grader: still a recorded result

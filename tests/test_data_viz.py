@@ -1,5 +1,6 @@
 """The moons data set and the pictures: shapes, determinism, sklearn's formula, files written."""
 
+import base64
 import math
 import shutil
 
@@ -120,7 +121,8 @@ def small_graph():
 def test_graph_dot_shows_every_node_and_op():
     a, b, c, d, e = small_graph()
     source = viz.graph_dot(e)
-    assert source.startswith("digraph") and "rankdir=LR" in source
+    assert source.startswith("digraph") and "rankdir=TB" in source  # grows downward
+    assert "rankdir=LR" in viz.graph_dot(e, rankdir="LR")  # micrograd's own, on request
     for v in (a, b, c, d, e):
         assert f"data {v.data:.4f}" in source, v
         assert f"grad {v.grad:.4f}" in source, v
@@ -129,6 +131,64 @@ def test_graph_dot_shows_every_node_and_op():
     # a is used three times: an edge from it to each op that uses it
     (name,) = [line.split()[0] for line in source.splitlines() if 'label="{ data 2.0000 |' in line]
     assert source.count(f"  {name} -> ") == 3
+
+
+def _width_px(svg: str) -> float:
+    import re
+
+    m = re.search(r'<svg width="([\d.]+)(pt|px)"', svg)
+    return float(m[1]) * (4 / 3 if m[2] == "pt" else 1)
+
+
+def _chain(n: int) -> Value:
+    x = Value(0.5, label="x")
+    for _ in range(n):
+        x = (x * 1.01 + 0.1).tanh()
+    return x
+
+
+@pytest.mark.kit
+@pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz's dot is not installed")
+def test_a_long_chain_grows_downward_and_fits_a_notebook_column():
+    """20 operations in a row: left to right it is several screens wide; drawn as shown
+    inline, it is as narrow as one box."""
+    out = _chain(10)
+    out.backward()
+    wide = viz.draw_dot(out, rankdir="LR").svg()
+    shown = viz.draw_dot(out)._repr_mimebundle_()
+    assert _width_px(wide) > 3 * viz.COLUMN_PX
+    assert _width_px(shown["image/svg+xml"]) < viz.COLUMN_PX / 2
+    assert "text/html" not in shown  # it fits: no full-size view needed
+
+
+@pytest.mark.kit
+def test_an_operation_with_many_inputs_stacks_them_in_rows():
+    """A neuron of 8 inputs: its 17 leaves (w, x, b) in rows of viz.ROW, not one wide row."""
+    from micrograd_reference.nn import Neuron
+
+    n = Neuron(8)
+    out = n([float(i) for i in range(8)])
+    source = viz.graph_dot(out)
+    assert source.count("[style=invis]") == 17 - viz.ROW
+    assert "[style=invis]" not in viz.graph_dot(out, rankdir="LR")
+
+
+@pytest.mark.kit
+@pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz's dot is not installed")
+def test_a_graph_too_wide_for_the_column_is_scaled_with_the_full_size_a_click_away():
+    from micrograd_reference.nn import MLP
+
+    model = MLP(12, [12, 1])
+    out = model([float(i) for i in range(12)])
+    graph = viz.draw_dot(out)
+    full = graph.svg()
+    bundle = graph._repr_mimebundle_()
+    assert _width_px(full) > viz.COLUMN_PX
+    assert _width_px(bundle["image/svg+xml"]) == viz.COLUMN_PX
+    assert 'viewBox="' in bundle["image/svg+xml"]  # the whole drawing, scaled
+    html = bundle["text/html"]
+    assert "<details><summary>full size" in html
+    assert base64.b64encode(full.encode()).decode() in html  # unscaled, in the details
 
 
 @pytest.mark.kit

@@ -121,7 +121,11 @@ def test_notebook_with_the_reference_code_gets_full_marks_and_shows_pictures(kit
     for k in EXERCISES:
         if k <= n:  # the earlier notebooks hold the earlier exercises' code: picked up
             fill(kit / "notebooks" / f"exercise-{k}.ipynb", files)
+    before = sorted(p.relative_to(kit) for p in kit.rglob("*"))
     nb = execute(kit / "notebooks" / f"exercise-{n}.ipynb")
+    # no notebook writes a file: the pictures are inline; only the hints' memory is kept
+    after = sorted(p.relative_to(kit) for p in kit.rglob("*") if p.name != ".grade-history.json")
+    assert after == before
     report = check_output(nb)["text/plain"]
     assert "FAIL" not in report
     (total,) = [line for line in report.splitlines() if line.startswith("total ")]
@@ -241,9 +245,14 @@ def test_a_cell_fixed_after_a_syntax_error_is_graded_as_fixed(kit: Path, monkeyp
     session = live.start(1)
     add = definition(reference_files()["micrograd/engine.py"], "Value.__add__")
     try:
-        with pytest.raises(SyntaxError):
+        with pytest.raises(live.YourCodeRaised, match="SyntaxError"):
             live._micrograd_magic("engine.py", add + "\n    def broken(:\n")
-        assert "SyntaxError in your code" in live.check(1).report.checks[0].message
+        message = live.check(1).report.checks[0].message
+        assert "SyntaxError in your code" in message
+        # named where it is: the notebook, the cell and its line (the magic's line is line 1)
+        line = len(add.splitlines()) + 2  # the cell: %%micrograd, add, then the broken def
+        assert f"exercise-1.ipynb, cell {_cell_number(kit, 1, 'Value.__add__')}" in message
+        assert f"line {line})" in message, message
         live._micrograd_magic("engine.py", add)
         checks = {c.name: c for c in live.check(1).report.checks}
         assert checks["+ backward"].passed
@@ -251,6 +260,15 @@ def test_a_cell_fixed_after_a_syntax_error_is_graded_as_fixed(kit: Path, monkeyp
     finally:
         live.SESSION = None
         shutil.rmtree(session.loaded, ignore_errors=True)
+
+
+def _cell_number(kit: Path, n: int, definition: str) -> int:
+    """The 1-based number of the cell marked for `definition` in exercise-n's notebook."""
+    nb = nbformat.read(kit / "notebooks" / f"exercise-{n}.ipynb", as_version=4)
+    for i, cell in enumerate(nb.cells):
+        if cell.metadata.get(KEY, {}).get("definition") == definition:
+            return i + 1
+    raise KeyError(definition)
 
 
 def test_plain_grade_grades_the_workspace_with_its_notebooks(kit: Path, monkeypatch):
@@ -288,20 +306,32 @@ def test_plain_grade_grades_the_workspace_with_its_notebooks(kit: Path, monkeypa
 
 def test_plain_grade_says_which_notebook_cells_replace_the_files(kit: Path, monkeypatch):
     """A bug fixed in engine.py but still in a saved cell is graded from the cell: `grade` says
-    so, naming the definitions and the notebook, so that the student knows where to look."""
+    so in one short line, naming the notebook and the definitions that differ from the file
+    (once each; a cell holding the file's own code, or a stub, is not named)."""
     from click.testing import CliRunner
 
     from grader import cli
     from grader.submissions import workspace
 
     files = reference_files()
-    fill(kit / "notebooks" / "exercise-1.ipynb", files)
-    (kit / "micrograd" / "engine.py").write_text(files["micrograd/engine.py"])
+    engine = files["micrograd/engine.py"]
+    buggy = dict(files)
+    buggy["micrograd/engine.py"] = engine.replace(
+        planted_bugs.MUL_RULE, planted_bugs.MUL_RULE.replace("other.data", "self.data", 1)
+    )
+    fill(kit / "notebooks" / "exercise-1.ipynb", buggy)
+    for n in (2, 3, 4):  # the later notebooks hold the files' own code: nothing to say
+        fill(kit / "notebooks" / f"exercise-{n}.ipynb", files)
+    for rel, text in files.items():  # every exercise done in the files
+        (kit / rel).write_text(text)
     monkeypatch.setattr(workspace, "current", lambda: kit)
+    result = CliRunner().invoke(cli.main, ["exercise-4"])
+    (note,) = [line for line in result.output.splitlines() if "graded with your notebooks" in line]
+    assert note.endswith("differ from your files: exercise-1.ipynb: Value.__mul__"), note
+    # a workspace whose notebooks are the file's code or untouched stubs: nothing to say
+    fill(kit / "notebooks" / "exercise-1.ipynb", files)
     result = CliRunner().invoke(cli.main, ["exercise-1"])
-    assert "graded with your notebooks' %%micrograd cells" in result.output
-    assert "engine.py Value.__add__ (exercise-1.ipynb)" in result.output
-    # a workspace whose notebooks are untouched stubs: nothing to say
+    assert "graded with your notebooks" not in result.output
     shutil.copy(ROOT / "exercises" / "notebooks" / "exercise-1.ipynb", kit / "notebooks")
     result = CliRunner().invoke(cli.main, ["exercise-1"])
     assert "graded with your notebooks" not in result.output

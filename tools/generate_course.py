@@ -243,8 +243,9 @@ def solution_section(n: int, regions: list[Region]) -> str:
 
 SETUP_CELL = """\
 # Run this cell first. `micrograd` is now your workspace's package (the folder above this
-# notebook), with the code of the %%micrograd cells you run here and of the earlier exercises'
-# notebooks; nothing is written to its files. check() grades it as `grade` does.
+# notebook), with the code of this notebook's %%micrograd cells (as saved, then as you run
+# them) and of the earlier exercises' notebooks (as saved); nothing is written to its files.
+# check() grades it as `grade` does, and says which cells you ran but did not save.
 from grader.notebook import check, start
 
 start({n})
@@ -304,11 +305,27 @@ SMALL_MLP = """\
 import random
 
 random.seed(1)
-model = MLP(2, [2, 1])
+model = MLP(2, [2, 1]{activation})
 for i, p in enumerate(model.parameters()):
     p.label = f"p{{i}}"
 x = [Value(2.0, label="x1"), Value(-1.0, label="x2")]
 {tail}"""
+# exercise 5's loss over two points, on a model of one linear neuron: the loss's own graph
+# stays small enough to read in a notebook's column
+LINEAR_HINGE = """\
+import random
+
+from micrograd.losses import hinge_loss
+
+random.seed(1)
+model = MLP(2, [1])  # one linear neuron
+for i, p in enumerate(model.parameters()):
+    p.label = f"p{i}"
+x = [Value(2.0, label="x1"), Value(-1.0, label="x2")]
+scores = [model(x), model([-1.0, 0.5])]
+loss = hinge_loss(scores, [1, -1]); loss.label = "loss"
+display(draw_dot(loss))  # before any gradient
+"""
 EXAMPLES = {
     1: {
         "draw": LECTURE_EXPRESSION,
@@ -324,17 +341,19 @@ EXAMPLES = {
     3: {"draw": NEURON, "backprop": "o.backward()\ndraw_dot(o)\n"},
     4: {
         "draw": SMALL_MLP.format(
+            activation="",
             tail='out = model(x); out.label = "out"\n'
-            "display(draw_dot(out))  # before any gradient\n"
+            "display(draw_dot(out))  # before any gradient\n",
         ),
         "backprop": "out.backward()\ndraw_dot(out)\n",
     },
-    5: {
+    5: {"draw": LINEAR_HINGE, "backprop": "loss.backward()\ndraw_dot(loss)\n"},
+    6: {
         "draw": SMALL_MLP.format(
-            tail="from micrograd.losses import hinge_loss\n\n"
-            "scores = [model(x), model([-1.0, 0.5])]\n"
-            'loss = hinge_loss(scores, [1, -1]); loss.label = "loss"\n'
-            "display(draw_dot(loss))  # before any gradient\n"
+            activation=', activation="tanh"',
+            tail="from micrograd.losses import mse_loss\n\n"
+            'loss = mse_loss([model(x)], [1.0]); loss.label = "loss"\n'
+            "display(draw_dot(loss))  # before any gradient\n",
         ),
         "backprop": "loss.backward()\ndraw_dot(loss)\n",
     },
@@ -343,7 +362,7 @@ EXAMPLES = {
 AFTER_PAGE_CODE = {
     5: [
         "plot_curves(history)",
-        'plot_decision_boundary(model, X_test, y_test, title="held-out points")',
+        'plot_decision_boundary(model, X_test, y_test, title="held-out points", resolution=40)',
     ],
 }
 EXAMPLES.update(TENSOR_EXAMPLES)  # part two's, in tools/tensor_examples.py
@@ -436,6 +455,8 @@ def notebook(n: int, page: str, sources: dict[str, str]) -> nbformat.NotebookNod
     setup = SETUP_CELL.format(n=n, names=names)
     if part_two(n):  # the tensor engine: numpy arrays in, Tensor out
         setup = setup.replace(f"from micrograd import {names}", PART_TWO_IMPORTS)
+    elif example(n) is None:  # exercise 0, before any engine: its cells import what they use
+        setup = setup.rsplit("from micrograd import", 1)[0]
     cells = [new_md(f"{title}\n{intro}".strip()), new_code(setup)]
     parts[0] = ("markdown", (heading + after).strip())
     own = []
@@ -451,9 +472,10 @@ def notebook(n: int, page: str, sources: dict[str, str]) -> nbformat.NotebookNod
         else [
             new_md(
                 "## The graph\n\nA small expression drawn with `draw_dot`, as in micrograd's "
-                f"lecture: {graph_caption(n)}; first before any gradient, then after "
-                "backpropagation. With the reference's code it looks like this:\n\n"
-                f"![](../pictures/exercise-{n}-graph.svg)"
+                f"lecture: {graph_caption(n)}, the output at the bottom; first before any "
+                "gradient, then after backpropagation. With the reference's code it looks like "
+                "this (click it for its full size):\n\n"
+                f"[![](../pictures/exercise-{n}-graph.svg)](../pictures/exercise-{n}-graph.svg)"
             ),
             new_code(f"%%try\n{ex['draw']}{ex['backprop']}".strip()),
         ]
@@ -568,9 +590,11 @@ def picture_section(n: int) -> str:
         [
             "## The graph of a small example",
             "",
-            f"![a small graph, with data and gradients](pictures/exercise-{n}-graph.svg)",
+            f"[![a small graph, with data and gradients](pictures/exercise-{n}-graph.svg)]"
+            f"(pictures/exercise-{n}-graph.svg)",
             "",
-            graph_caption(n)[0].upper() + graph_caption(n)[1:] + ".",
+            graph_caption(n)[0].upper() + graph_caption(n)[1:] + "; the output is at the bottom",
+            "(click the picture for its full size).",
             "Drawn by `draw_dot` from this code, run on the reference when the kit was built;",
             "the notebook draws it from your code:",
             "",

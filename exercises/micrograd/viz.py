@@ -7,7 +7,9 @@ a student's included, Value or Tensor. matplotlib is imported inside the plottin
 so importing this module costs nothing where no plot is drawn.
 """
 
+import base64
 import io
+import re
 import shutil
 import subprocess
 import warnings
@@ -68,6 +70,9 @@ def _nodes(root):
     return found
 
 
+ROW = 3  # inputs of one operation side by side at most; more are stacked in rows
+
+
 def _stacked(v, rankdir):
     """Whether v's record label must be written so that its fields stack one above the
     other: a Tensor's (its arrays' lines are long), in a left-to-right drawing, where a
@@ -75,19 +80,26 @@ def _stacked(v, rankdir):
     return hasattr(v.data, "shape") and rankdir in ("LR", "RL")
 
 
-def graph_dot(root, mark=None, rankdir="LR"):
+def graph_dot(root, mark=None, rankdir="TB"):
     """Graphviz DOT source for the graph that computed `root`, as in micrograd's trace_graph.
 
     Each Value is a record box "label | data | grad" (label only if the node has one), each
     op an ellipse feeding its output's box. `mark` maps nodes to a note, e.g.
     {node: "expected grad 1.5729"}: those boxes are drawn red with the note added. (A list of
     (node, note) pairs does too, for nodes that are not hashable.)
+
+    The graph grows downward (rankdir "TB", the output at the bottom), so that a long chain
+    fits a notebook's column; an operation's leaf inputs beyond ROW go in rows above each
+    other (a neuron's weights and inputs), so that wide layers do too. micrograd's own
+    left-to-right drawing is rankdir="LR".
     """
     pairs = mark.items() if hasattr(mark, "items") else (mark or ())
     marks = {id(n): text for n, text in pairs}
     nodes = _nodes(root)
     name = {id(v): f"v{i}" for i, v in enumerate(nodes)}
     lines = ["digraph G {", f"  rankdir={rankdir};"]
+    if rankdir == "TB":
+        lines.append("  nodesep=0.15; ranksep=0.3; node [fontsize=12];")
     for v in nodes:
         fields = [f"data {_fmt(v.data)}", f"grad {_fmt(v.grad)}"]
         label = getattr(v, "label", "")
@@ -102,23 +114,50 @@ def graph_dot(root, mark=None, rankdir="LR"):
             record = f"{{ {record} }}"
         lines.append(f'  {name[id(v)]} [shape=record, label="{record}"{style}];')
         target = name[id(v)]
+        # downward, the edges between computed nodes are kept straight (weighted), so that a
+        # long chain runs down one column instead of drifting sideways
+        spine = " [weight=8]" if rankdir == "TB" else ""
         if v._op:
             target = name[id(v)] + "op"
             lines.append(f'  {target} [shape=ellipse, label="{_escape(str(v._op))}"];')
-            lines.append(f"  {target} -> {name[id(v)]};")
+            lines.append(f"  {target} -> {name[id(v)]}{spine};")
         # One edge per operand: with a tuple _prev, a * a draws two arrows from a, the two
         # uses that each add into a.grad.
-        for c in _children(v):
-            lines.append(f"  {name[id(c)]} -> {target};")
+        children = _children(v)
+        for c in children:
+            lines.append(f"  {name[id(c)]} -> {target}{spine if c._op else ''};")
+        if rankdir == "TB":  # rows of leaves: each one ROW places after goes a rank lower
+            leaves = list({id(c): c for c in children if not c._op}.values())
+            for a, b in zip(leaves, leaves[ROW:]):
+                lines.append(f"  {name[id(a)]} -> {name[id(b)]} [style=invis];")
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+COLUMN_PX = 880  # a notebook's output column, about; wider drawings are scaled down to it
+
+
+def _fit(svg, width_px=COLUMN_PX):
+    """The SVG scaled down to `width_px` wide where it is wider (its viewBox keeps the whole
+    drawing); (svg, scale). Graphviz gives the size in points: 1 pt = 4/3 px."""
+    m = re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg)
+    if not m:
+        return svg, 1.0
+    width, height = float(m[1]) * 4 / 3, float(m[2]) * 4 / 3
+    if width <= width_px:
+        return svg, 1.0
+    scale = width_px / width
+    sized = f'<svg width="{width_px:.0f}px" height="{height * scale:.0f}px"'
+    return svg[: m.start()] + sized + svg[m.end() :], scale
 
 
 class Graph:
     """A graph drawing that Jupyter shows inline (as SVG, drawn by graphviz's `dot`).
 
-    Where `dot` is missing (apt-get install graphviz), or fails, it shows its DOT source
-    instead; paste that into any graphviz viewer. `.write(path)` saves it.
+    A drawing wider than a notebook's column is shown scaled down to fit it, with the full
+    size one click away (under "full size"). Where `dot` is missing (apt-get install
+    graphviz), or fails, it shows its DOT source instead; paste that into any graphviz
+    viewer. `.write(path)` saves it.
     """
 
     def __init__(self, source):
@@ -151,23 +190,37 @@ class Graph:
         return out
 
     def _repr_svg_(self):
-        return self.svg()
+        svg = self.svg()
+        return None if svg is None else _fit(svg)[0]
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         svg = self.svg()
-        if svg is not None:
-            return {"image/svg+xml": svg, "text/plain": "<graph: shown as SVG>"}
-        note = "graphviz's `dot` is missing (apt-get install graphviz); the graph as DOT source:"
-        return {"text/plain": f"{note}\n{self.source}"}
+        if svg is None:
+            note = (
+                "graphviz's `dot` is missing (apt-get install graphviz); the graph as DOT source:"
+            )
+            return {"text/plain": f"{note}\n{self.source}"}
+        fitted, scale = _fit(svg)
+        bundle = {"image/svg+xml": fitted, "text/plain": "<graph: shown as SVG>"}
+        if scale < 1:  # the whole graph in the column, and every label legible a click away
+            data = base64.b64encode(svg.encode()).decode()
+            bundle["text/html"] = (
+                f"<div>{fitted}<details><summary>full size ({1 / scale:.1f}x)</summary>"
+                f'<div style="overflow:auto;max-height:90vh">'
+                f'<img src="data:image/svg+xml;base64,{data}" style="max-width:none"></div>'
+                "</details></div>"
+            )
+        return bundle
 
     def __repr__(self):
         return f"<Graph of {self.source.count('shape=record')} values>"
 
 
-def draw_dot(root, path=None, mark=None, rankdir="LR"):
+def draw_dot(root, path=None, mark=None, rankdir="TB"):
     """The graph that computed `root`, as in micrograd's lecture: `draw_dot(loss)` in a
-    notebook cell shows it. With `path`, write it there instead (see Graph.write) and return
-    the path written. `mark`: see graph_dot.
+    notebook cell shows it (growing downward; rankdir="LR" for micrograd's left to right).
+    With `path`, write it there instead (see Graph.write) and return the path written.
+    `mark`: see graph_dot.
     """
     graph = Graph(graph_dot(root, mark, rankdir))
     return graph if path is None else graph.write(path)

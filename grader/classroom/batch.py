@@ -13,6 +13,10 @@ checks). A rerun skips every student whose key is unchanged and whose status is 
 interrupted batch (Ctrl-C, kill -9) picks up where it stopped, and an edited submission is
 graded again. Student folders appear whole (a rename) and the gradebook is replaced whole,
 so neither is ever seen half written.
+
+With `hint_ladder` (`grade batch --hint-ladder`), each student's failures are remembered in
+OUT/hint-history/ID.json, so that a resubmission that fails a check the same way gets the
+formula as its hint, as `grade` gives a student at home; off by default, the hints stay nudges.
 """
 
 from __future__ import annotations
@@ -111,10 +115,13 @@ class Pool:
         extra_checks: Path | None,
         work: Path,
         timeout: float,
+        hint_history: Path | None = None,
     ):
         self.args = [f"--exercise={n}" for n in exercises]
         if extra_checks:
             self.args.append(f"--extra-checks={Path(extra_checks).resolve()}")
+        if hint_history:
+            self.args.append(f"--hint-history={Path(hint_history).resolve()}")
         self.work, self.timeout = work, timeout
         self.slots = [self._spawn(i) for i in range(jobs)]
         self.crashes_in_a_row = 0
@@ -355,13 +362,16 @@ def run_batch(
     timeout: float = 900.0,
     force: bool = False,
     stream: TextIO = sys.stderr,
+    hint_ladder: bool = False,
 ) -> BatchResult:
     """Grade every entry of `submissions` into `out`; see the module's docstring."""
     from grader.runner import load_extra_checks
 
     extra = load_extra_checks(extra_checks) if extra_checks else []
     entries, clashes = find_entries(submissions)
-    fingerprint = grading_fingerprint(exercises, extra_checks)
+    # the ladder changes hints, not scores: only a change of submission grades it again
+    fingerprint = grading_fingerprint(exercises, extra_checks) + ("+ladder" if hint_ladder else "")
+    hint_history = out / "hint-history" if hint_ladder else None
     students, work = out / "students", out / ".work"
     out.mkdir(parents=True, exist_ok=True)
     lock = open(out / ".lock", "w")  # held until this process ends, however it ends
@@ -403,7 +413,7 @@ def run_batch(
     )
     progress = Progress(len(todo), stream)
     interrupted, last_save = False, time.monotonic()
-    pool = Pool(jobs, exercises, extra_checks, work, timeout) if todo else None
+    pool = Pool(jobs, exercises, extra_checks, work, timeout, hint_history) if todo else None
     try:
         for done in pool.run(todo) if pool else []:
             if done.results is None:

@@ -24,6 +24,7 @@ from grader.classroom import gradebook as G
 from grader.classroom import lookalike, receipt, report_page
 from grader.feedback import reports
 from grader.feedback import results as R
+from grader.feedback.hints import History
 from grader.runner import grade_submission, load_extra_checks
 from grader.sandbox import die_with_parent, protect
 
@@ -86,11 +87,20 @@ def relative_pictures(report: R.Report, out: Path) -> None:
 
 
 def grade_one(
-    task: dict, exercises: list[int], extra: Sequence[Check], grader_hash: str = ""
+    task: dict,
+    exercises: list[int],
+    extra: Sequence[Check],
+    grader_hash: str = "",
+    hint_history: Path | None = None,
 ) -> dict:
     out, entry = Path(task["out"]), Path(task["entry"])
     protect([entry.parent, out.parents[1]])  # classmates, their results
-    report = grade_submission(entry, exercises, out / "pictures", extra=extra)
+    # the student's earlier failures, where the instructor allows the hint ladder
+    history = History(hint_history / f"{task['student']}.json") if hint_history else None
+    report = grade_submission(entry, exercises, out / "pictures", extra=extra, history=history)
+    if history is not None and not report.error:
+        hint_history.mkdir(parents=True, exist_ok=True)
+        history.save()
     relative_pictures(report, out)
     status, note = status_of(report)
     more = {
@@ -107,6 +117,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--exercise", type=int, action="append", required=True)
     parser.add_argument("--extra-checks", type=Path)
     parser.add_argument("--parent", type=int, default=0, help="die if this process is gone")
+    parser.add_argument("--hint-history", type=Path, help="a folder of each student's failures")
     args = parser.parse_args(argv)
 
     die_with_parent()
@@ -126,7 +137,7 @@ def main(argv: list[str] | None = None) -> None:
     answers.flush()
     for line in sys.stdin:
         task = json.loads(line)
-        data = grade_one(task, exercises, extra, grader_hash)
+        data = grade_one(task, exercises, extra, grader_hash, args.hint_history)
         answers.write(json.dumps({"student": task["student"], "results": data}) + "\n")
         answers.flush()
 

@@ -6,8 +6,11 @@ check ("exercise-0: central difference"). A check with no ladder keeps the hint 
 
 Which rung a student sees depends on how often the same check failed in the same way before,
 which `History` keeps in a small JSON file that only the grader's process reads and writes:
-`grade` keeps it beside the workspace's micrograd/ folder (see grader/cli.py); a batch and
-Gradescope keep none, so they show the nudge, never the formula.
+`grade` (text reports, to a terminal, a pipe or a file) and `check()` in a notebook share
+HISTORY_FILE beside the workspace's micrograd/ folder (see grader/cli.py, grader/notebook.py);
+`grade batch --hint-ladder` keeps one per student in its output folder (off by default: a
+class's hints stay nudges unless the instructor allows more); Gradescope grades every
+submission afresh and keeps none, so it shows the nudge, never the formula.
 
     {"version": 1, "failures": {"exercise-2: tanh backward [tanh]": 2, ...}}
 
@@ -114,6 +117,7 @@ CHECKS: dict[str, tuple[str, str]] = {
 }
 
 MAX_BYTES = 1_000_000
+HISTORY_FILE = ".grade-history.json"
 # exercises 1 and 3-5, by check name (tests/test_hints.py fails when a check is renamed and its
 # key here does not follow)
 CHECKS.update(

@@ -19,7 +19,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from grader.submissions.definitions import MAGIC, Definition, apply, definitions, is_stub
+from grader.submissions.definitions import (
+    MAGIC,
+    Definition,
+    Locations,
+    apply_traced,
+    definitions,
+    is_stub,
+)
 
 KIT = Path(__file__).resolve().parents[2]
 STUBS = KIT / "exercises"  # the untouched workspace, the base a notebook's cells go into
@@ -122,12 +129,24 @@ def _read_notebook(path: Path):
 
 
 @dataclass
+class Cell:
+    """A marked %%micrograd cell of a notebook, as saved."""
+
+    key: str  # "engine.py Value.__add__": its module and the definition it is marked for
+    module: str  # "engine.py"
+    body: str  # its code, after the %%micrograd line
+    origin: str  # "exercise-1.ipynb, cell 5 (Value.__add__)"
+    first: int  # the cell's line number of the body's first line
+
+
+@dataclass
 class NotebookCode:
     """The student code a notebook carries."""
 
     exercise: int | None  # the exercise it is for, from its metadata
     files: dict[str, str]  # whole modules ({"micrograd/engine.py": source}), from %%writefile cells
     definitions: list[Definition]  # from %%micrograd cells, in the notebook's order
+    cells: list[Cell]  # those cells themselves
 
 
 def notebook_code(path: Path) -> NotebookCode:
@@ -136,8 +155,9 @@ def notebook_code(path: Path) -> NotebookCode:
     nb = _read_notebook(path)
     files: dict[str, str] = {}
     defs: list[Definition] = []
+    cells: list[Cell] = []
     seen: set[str] = set()
-    for cell in nb.get("cells", []):
+    for index, cell in enumerate(nb.get("cells", [])):
         meta = cell.get("metadata", {}).get(NOTEBOOK_KEY)
         if cell.get("cell_type") != "code" or not isinstance(meta, dict):
             continue
@@ -154,12 +174,18 @@ def notebook_code(path: Path) -> NotebookCode:
         source = cell.get("source", "")
         source = "".join(source) if isinstance(source, list) else str(source)
         first, _, rest = source.partition("\n")
+        module = rel.removeprefix("micrograd/")
+        origin = f"{path.name}, cell {index + 1}" + (
+            f" ({meta['definition']})" if meta.get("definition") else ""
+        )
         if first.startswith("%%writefile"):
             files[rel] = rest
-        elif first.startswith(MAGIC):
-            defs += definitions(rel.removeprefix("micrograd/"), rest)
-        else:  # the magic line deleted: the cell is still the module's code
-            defs += definitions(rel.removeprefix("micrograd/"), source)
+            continue
+        if not first.startswith(MAGIC):  # the magic line deleted: still the module's code
+            rest = source
+        line = 2 if first.startswith(MAGIC) else 1
+        cells.append(Cell(key.removeprefix("micrograd/"), module, rest, origin, line))
+        defs += definitions(module, rest, origin, line)
     if not seen:
         raise SubmissionError(
             f"{path.name} has no marked code cells: use a notebook from the kit's "
@@ -175,7 +201,7 @@ def notebook_code(path: Path) -> NotebookCode:
             "with your code in it"
         )
     exercise = meta.get("exercise")
-    return NotebookCode(exercise if isinstance(exercise, int) else None, files, defs)
+    return NotebookCode(exercise if isinstance(exercise, int) else None, files, defs, cells)
 
 
 def notebook_workspace(folder: Path) -> Path | None:
@@ -216,19 +242,46 @@ ALL = 10**6  # every exercise's notebook
 
 
 def notebook_overrides(workspace: Path, up_to: int) -> list[str]:
-    """ "engine.py Value.__add__ (exercise-1.ipynb)" for each definition that the workspace's
-    notebooks put in place of its files' (what `with_notebooks` grades), so that a student who
-    fixed a file but not the saved cell can see why the old code is still graded."""
+    """ "exercise-1.ipynb: Value.__add__, Value.__mul__" for each of the workspace's notebooks
+    (up to exercise `up_to`) whose saved cells put code other than the files' in place (what
+    `with_notebooks` grades), so that a student who fixed a file but not the saved cell can
+    see why the old code is still graded. A cell the same as the file's definition, or still
+    a stub, is not named."""
+    files = workspace_files(workspace)
+    own = {d.module + " " + d.name: d.text for d in _file_definitions(files)}
     found = []
     for p in earlier_notebooks(workspace / "notebooks", up_to + 1):
         try:
             defs = notebook_code(p).definitions
         except SubmissionError:
             continue
-        found += [
-            f"{d.module} {d.name} ({p.name})" for d in defs if d.name != "import" and not is_stub(d)
-        ]
+        differ = []
+        for d in defs:
+            if d.name == "import" or d.name.startswith("class ") or is_stub(d):
+                continue
+            if own.get(f"{d.module} {d.name}", "").strip() != d.text.strip():
+                differ.append(d.name)
+        if differ:
+            found.append(f"{p.name}: {', '.join(dict.fromkeys(differ))}")
     return found
+
+
+def _file_definitions(files: dict[str, str]) -> list[Definition]:
+    """The functions and methods of the workspace's files, as definitions (to compare)."""
+    found = []
+    for rel, text in files.items():
+        module = rel.removeprefix("micrograd/")
+        found += [d for d in definitions(module, text) if d.name != "<unparsed>"]
+    return found
+
+
+# the Locations of each workspace that open_submission made, while it is open
+LOCATIONS: dict[Path, Locations] = {}
+
+
+def locations(workspace: Path) -> Locations:
+    """Where the lines of a workspace that open_submission made came from (empty: as is)."""
+    return LOCATIONS.get(Path(workspace), Locations())
 
 
 @contextmanager
@@ -248,9 +301,13 @@ def with_notebooks(workspace: Path, up_to: int) -> Iterator[Path]:
             symlinks=True,
             ignore=shutil.ignore_patterns("__pycache__"),
         )
-        for rel, source in apply(workspace_files(workspace), defs).items():
+        files, LOCATIONS[Path(tmp)] = apply_traced(workspace_files(workspace), defs)
+        for rel, source in files.items():
             (Path(tmp) / rel).write_text(source)
-        yield Path(tmp)
+        try:
+            yield Path(tmp)
+        finally:
+            LOCATIONS.pop(Path(tmp), None)
 
 
 def workspace_files(workspace: Path) -> dict[str, str]:
@@ -262,6 +319,10 @@ def workspace_files(workspace: Path) -> dict[str, str]:
 
 
 def notebook_files(path: Path) -> dict[str, str]:
+    return notebook_files_traced(path)[0]
+
+
+def notebook_files_traced(path: Path) -> tuple[dict[str, str], Locations]:
     """{relative path: source} of the workspace a notebook makes.
 
     The base is the kit's stubs; for a notebook that sits in a workspace's notebooks/
@@ -278,10 +339,14 @@ def notebook_files(path: Path) -> dict[str, str]:
     if not (base / "micrograd").is_dir():
         raise SubmissionError("the kit's exercises/ folder is missing: reinstall the kit")
     files = workspace_files(base)
+    where = None
     if home is not None:
-        files = apply(files, earlier_definitions(path.resolve().parent, code.exercise))
+        earlier = earlier_definitions(path.resolve().parent, code.exercise)
+        files, where = apply_traced(files, earlier)
     files.update(code.files)
-    return apply(files, code.definitions)
+    if code.files and where is not None:  # whole modules replaced: their own lines
+        where.where = {k: v for k, v in where.where.items() if k not in code.files}
+    return apply_traced(files, code.definitions, where)
 
 
 @contextmanager
@@ -308,11 +373,14 @@ def open_submission(path: Path) -> Iterator[Path]:
             with with_notebooks(find_workspace(tmp_path), ALL) as workspace:
                 yield workspace
         elif path.suffix == ".ipynb":
-            files = notebook_files(path)
+            files, LOCATIONS[tmp_path] = notebook_files_traced(path)
             (tmp_path / "micrograd").mkdir()
             for rel, source in files.items():
                 (tmp_path / rel).write_text(source)
-            yield tmp_path
+            try:
+                yield tmp_path
+            finally:
+                LOCATIONS.pop(tmp_path, None)
         else:
             raise SubmissionError(
                 f"{path.name}: cannot grade a {path.suffix or 'file without extension'}; pass a "
