@@ -30,9 +30,11 @@ def test_a_tensor_graph_shows_each_shape_and_a_wrong_shaped_grad():
     assert "data 27.0000" in dot  # a 0-d loss reads as a number
     b.grad = np.ones((1, 3))  # the classic bug: a gradient of the wrong shape shows as such
     assert "grad (1, 3): 1, 1, 1" in viz.graph_dot(out)
-    # a Tensor's fields stacked (no braces in a left-to-right drawing); a Value's side by side
-    assert 'label="x | data (2, 3)' in dot
-    assert 'label="{ data 1.0000 | grad 0.0000 }"' in viz.graph_dot(Value(1.0))
+    # fields stacked one above the other: downward (the default) braces turn a record's
+    # fields; left to right, a Tensor's go without them, a Value's keep theirs (side by side)
+    assert 'label="{ x | data (2, 3)' in dot
+    assert 'label="x | data (2, 3)' in viz.graph_dot(out, rankdir="LR")
+    assert 'label="{ data 1.0000 | grad 0.0000 }"' in viz.graph_dot(Value(1.0), rankdir="LR")
 
 
 def test_a_broken_tensor_grad_is_drawn_not_raised():
