@@ -7,6 +7,8 @@ import inspect
 import logging
 import os
 import re
+import shutil
+import subprocess
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -126,7 +128,9 @@ def explain_student_error(exc: StudentError) -> tuple[str, str]:
 
 
 def run_check(check: Check, ctx: Context) -> R.CheckResult:
-    def result(outcome: str, message: str = "", rule: str = "", details: dict | None = None):
+    def result(
+        outcome: str, message: str = "", rule: str = "", details: dict | None = None, kind=""
+    ):
         score = check.points if outcome == R.PASSED else 0.0
         return R.CheckResult(
             check.exercise,
@@ -138,13 +142,14 @@ def run_check(check: Check, ctx: Context) -> R.CheckResult:
             "" if outcome in (R.PASSED, R.NOT_IMPLEMENTED) else check.hint,
             rule,
             details or {},
+            kind,
         )
 
     ctx.start(f"exercise-{check.exercise}/{check.name}")
     try:
         note = check.run(ctx)
     except Fail as exc:
-        return result(R.WRONG, exc.message, exc.rule, exc.details)
+        return result(R.WRONG, exc.message, exc.rule, exc.details, exc.kind)
     except StudentError as exc:
         return result(*explain_student_error(exc))
     except WorkerFailed as exc:
@@ -236,8 +241,9 @@ def grade(
     return report
 
 
-def draw_failure(res: R.CheckResult, folder: Path) -> Path:
-    """The failing expression's graph with the student's grads, the wrong node marked."""
+def failure_graph(res: R.CheckResult):
+    """The failing expression's graph with the student's grads, the wrong node marked (a
+    micrograd_reference.viz.Graph)."""
     from grader.checks.expressions import Expression, rule_of
     from grader.sandbox.worker.ops import operands
     from micrograd_reference.viz import draw_dot
@@ -257,9 +263,38 @@ def draw_failure(res: R.CheckResult, folder: Path) -> Path:
         )
     j = d["wrong_node"]
     mark = [(nodes[j], f"expected grad {d['expected_node_grads'][j]:.6g}")]
+    return draw_dot(nodes[-1], mark=mark)
+
+
+def _slug(res: R.CheckResult) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", f"exercise-{res.exercise}-{res.name}".lower()).strip("-")
+
+
+def draw_failure(res: R.CheckResult, folder: Path) -> Path:
+    """The failing graph as an SVG (or its DOT source, without graphviz) in `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
-    slug = re.sub(r"[^a-z0-9]+", "-", f"exercise-{res.exercise}-{res.name}".lower()).strip("-")
-    return draw_dot(nodes[-1], folder / f"{slug}.svg", mark=mark)
+    return failure_graph(res).write(folder / f"{_slug(res)}.svg")
+
+
+def draw_failure_png(res: R.CheckResult, folder: Path) -> Path | None:
+    """The failing graph as a PNG in `folder`, for Markdown that shows no SVG (Gradescope's
+    test output); None without graphviz's `dot`, or when it fails."""
+    if not res.details.get("nodes") or not shutil.which("dot"):
+        return None
+    path = folder / f"{_slug(res)}.png"
+    try:
+        png = subprocess.run(
+            ["dot", "-Tpng"],
+            input=failure_graph(res).source.encode(),
+            capture_output=True,
+            check=True,
+            timeout=20,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(png)
+    return path
 
 
 def check_folders(checks: Sequence[Check]) -> list[Path]:
