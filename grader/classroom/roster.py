@@ -163,36 +163,25 @@ def complete(
 ) -> list[G.Row]:
     """The gradebook's rows: the graded ones with names, notes and adjustments, and a
     `missing` row for each student on the roster without a submission."""
+    everyone = dict(rows)
+    for sid in roster or {}:
+        if sid not in rows:
+            everyone[sid] = G.Row(sid, G.MISSING, "on the roster, no submission")
     out = []
-    for sid, row in rows.items():
+    for sid, row in everyone.items():
         extra = [(notes or {}).get(sid, "")]
         if roster is not None and sid not in roster:
             extra.append("not on the roster")
         if adjustments.get(sid) and not row.scored:
             extra.append("the adjustments wait for a score")
-        note = "; ".join(x for x in [row.note, *extra] if x)
         person = (roster or {}).get(sid)
-        out.append(
-            G.Row(
-                **{
-                    **row.__dict__,
-                    "note": note,
-                    "name": person.name if person else row.name,
-                    "adjustments": list(adjustments.get(sid, [])),
-                }
-            )
-        )
-    for sid, person in (roster or {}).items():
-        if sid not in rows:
-            out.append(
-                G.Row(
-                    sid,
-                    G.MISSING,
-                    "on the roster, no submission",
-                    name=person.name,
-                    adjustments=list(adjustments.get(sid, [])),
-                )
-            )
+        fields = {
+            **row.__dict__,
+            "note": "; ".join(x for x in [row.note, *extra] if x),
+            "name": person.name if person else row.name,
+            "adjustments": list(adjustments.get(sid, [])),
+        }
+        out.append(G.Row(**fields))
     return sorted(out, key=lambda r: r.student)
 
 

@@ -135,8 +135,10 @@ def md_inert(text: str) -> str:
 
 def _md_plain(text: str) -> str:
     text = MD_SPECIAL.sub(r"\\\1", text).replace("&", "&amp;").replace("<", "&lt;")
-    # a line that starts like a list item or a numbered one would become one
-    return re.sub(r"(?m)^(\s*)([-+]|\d+[.)])(?=\s|$)", r"\1\\\2", text)
+    # a line that starts like a list item or a numbered one would become one (the first line
+    # follows whatever the caller put before it)
+    text = re.sub(r"\n([ \t]*)([-+])(?=\s|$)", r"\n\1\\\2", text)
+    return re.sub(r"\n([ \t]*\d+)([.)])(?=\s|$)", r"\n\1\\\2", text)
 
 
 def _fence(text: str) -> str:
