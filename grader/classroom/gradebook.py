@@ -224,7 +224,7 @@ def analyse(rows: list[Row], exercises: list[int]) -> Analysis:
             if f.kind == R.BACKWARD:
                 a.rules.setdefault(f.rule, set()).add(r.student)
             else:
-                label = f"{f.rule} (its forward value)" if f.kind == R.FORWARD else f.rule
+                label = f"`{f.rule}`: its forward value" if f.kind == R.FORWARD else f.rule
                 a.contracts.setdefault(label, set()).add(r.student)
     return a
 
@@ -234,6 +234,11 @@ def ranked(found: dict[str, list[str]] | dict[str, set[str]]) -> list[tuple[str,
     return sorted(
         ((k, sorted(set(v))) for k, v in found.items()), key=lambda kv: (-len(kv[1]), kv[0])
     )
+
+
+def how(outcomes: Counter) -> str:
+    """ "2 error in your code, 1 wrong": the ways a check was failed, the commonest first."""
+    return ", ".join(f"{n} {outcome}" for outcome, n in outcomes.most_common())
 
 
 def share_of_attempts(a: Analysis, check: str, count: int) -> str:
@@ -287,11 +292,10 @@ def summary_md(rows: list[Row], exercises: list[int], top: int = 15) -> str:
     )
     lines.append("")
     if a.wrong:
-        lines += ["| check | wrong for | mostly |", "|---|---|---|"]
+        lines += ["| check | wrong for | how |", "|---|---|---|"]
         for check, students in ranked(a.wrong)[:top]:
-            mostly = a.outcomes[check].most_common(1)[0][0]
             share = share_of_attempts(a, check, len(students))
-            lines.append(f"| {md_inert(check)} | {share} | {mostly} |")
+            lines.append(f"| {md_inert(check)} | {share} | {how(a.outcomes[check])} |")
     else:
         lines.append("None: every check attempted was passed.")
     lines += ["", "## Not attempted (every check of the exercise still a stub)", ""]

@@ -207,6 +207,9 @@ def report_html(
             if values
             else "no graded submissions"
         )
+        skipped = sum(n in r.not_attempted() for r in scored) if n is not None else 0
+        if skipped:
+            stats += f" (not attempted {skipped})"
         body.append(
             f'<div class="hist"><b>{esc(name)}</b><br>{histogram_svg(values, best, name)}'
             f'<span class="muted">{stats}</span></div>'
@@ -245,12 +248,12 @@ def failures_section(a: G.Analysis, pages: set[str] | None, top: int) -> list[st
     ]
     if a.wrong:
         out.append('<table id="wrong-checks"><tr><th>check</th><th class="n">wrong for</th>')
-        out.append('<th>mostly</th><th class="n">still a stub for</th><th>students</th></tr>')
+        out.append('<th>how</th><th class="n">still a stub for</th><th>students</th></tr>')
         for check, students in G.ranked(a.wrong)[:top]:
             out.append(
                 f'<tr><td>{esc(check)}</td><td class="n">'
                 f"{esc(G.share_of_attempts(a, check, len(students)))}</td>"
-                f"<td>{esc(a.outcomes[check].most_common(1)[0][0])}</td>"
+                f"<td>{esc(G.how(a.outcomes[check]))}</td>"
                 f'<td class="n">{a.unwritten[check]}</td>'
                 f"<td>{_links(students, pages, inline=3)}</td></tr>"
             )
@@ -291,11 +294,19 @@ def failures_section(a: G.Analysis, pages: set[str] | None, top: int) -> list[st
         out.append("<th>who</th></tr>")
         for rule, students in G.ranked(found):
             out.append(
-                f'<tr><td>{esc(rule)}</td><td class="n">{len(students)}</td>'
+                f'<tr><td>{rule_html(rule)}</td><td class="n">{len(students)}</td>'
                 f"<td>{_links(students, pages)}</td></tr>"
             )
         out.append("</table>")
     return out
+
+
+def rule_html(rule: str) -> str:
+    """A rule as code: `+`, or the code spans of "`*` or `+`"."""
+    if "`" not in rule:
+        return f"<code>{esc(rule)}</code>"
+    parts = esc(rule).split("`")
+    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
 
 
 def adjustments_section(rows: list[G.Row], pages: set[str] | None) -> list[str]:
@@ -304,7 +315,7 @@ def adjustments_section(rows: list[G.Row], pages: set[str] | None) -> list[str]:
     if not adjusted:
         return []
     out = [
-        f'<h2 id="adjustments">Adjustments ({len(adjusted)} students)</h2>',
+        f'<h2 id="adjustments">Adjustments ({len(adjusted)} of the class)</h2>',
         '<p class="muted">Points added or taken after grading, from the instructor\'s file; '
         "they are in the scores and totals below, and survive regrading.</p>",
         '<table id="adjustments-table"><tr><th>student</th><th>exercise</th>'
@@ -358,12 +369,14 @@ def lookalike_section(rows: list[G.Row], pages: set[str] | None) -> list[str]:
 def students_table(
     rows: list[G.Row], exercises: list[int], tops: dict[int, float], pages: set[str] | None
 ) -> list[str]:
+    named = any(r.name for r in rows)  # a column of names when a roster gave them
     out = [
         f'<h2 id="students">Students ({len(rows)})</h2>',
         '<p><input type="search" id="filter" placeholder="filter: id, status, a check..."> '
         '<span class="muted">Click a column\'s title to sort.</span></p>',
         '<table id="student-table" class="sortable"><thead><tr><th data-sort="text">student</th>'
-        '<th data-sort="text">status</th>'
+        + ('<th data-sort="text">name</th>' if named else "")
+        + '<th data-sort="text">status</th>'
         + "".join(
             f'<th data-sort="num" class="n">ex-{n}<br><span class="muted">/{tops[n]:g}</span></th>'
             for n in exercises
@@ -373,11 +386,9 @@ def students_table(
         "failed checks</th></tr></thead><tbody>",
     ]
     for r in rows:
-        who = student_link(r.student, pages) + (
-            f'<br><span class="muted">{esc(r.name)}</span>' if r.name else ""
-        )
         cells = [
-            f'<td data-v="{esc(r.student)}">{who}</td>',
+            f'<td data-v="{esc(r.student)}">{student_link(r.student, pages)}</td>',
+            f'<td data-v="{esc(r.name)}">{esc(r.name)}</td>' if named else "",
             f'<td data-v="{esc(r.status)}"><span class="badge {esc(r.status)}">'
             f"{esc(r.status)}</span></td>",
         ]
@@ -386,9 +397,9 @@ def students_table(
             cells.append(f'<td class="n" data-v="{_num(v)}">{_num(v)}</td>')
         count = len(r.failed) if r.scored else None
         cells.append(f'<td class="n" data-v="{_num(count)}">{_num(count)}</td>')
-        names = "; ".join(f.check for f in r.failed)
+        failed = "; ".join(f.check for f in r.failed)
         adjusted = "; ".join(a.text() for a in r.adjustments)
-        text = " ".join(x for x in (r.note, adjusted and f"[adjusted: {adjusted}]", names) if x)
+        text = " ".join(x for x in (r.note, adjusted and f"[adjusted: {adjusted}]", failed) if x)
         text = G.one_line(text if len(text) <= 120 else text[:117] + "...")  # all on their page
         cells.append(f'<td data-v="{esc(text)}" class="muted">{esc(text)}</td>')
         out.append("<tr>" + "".join(cells) + "</tr>")
