@@ -15,8 +15,14 @@ PYTHON = "3.11"
 
 # command -> the Debian package that has it: graphviz's `dot` draws the pictures; bubblewrap's
 # `bwrap` sandboxes student code (tests/test_sandbox.py); chromium opens report.html and
-# feedback.html in the page tests (tests/browser.py). System packages, not Python ones.
-SYSTEM_PACKAGES = {"dot": "graphviz", "bwrap": "bubblewrap", "chromium": "chromium"}
+# feedback.html in the page tests (tests/browser.py); LibreOffice opens the kit's CSVs as an
+# instructor's office suite would (tests/test_class_files.py). System packages, not Python ones.
+SYSTEM_PACKAGES = {
+    "dot": "graphviz",
+    "bwrap": "bubblewrap",
+    "chromium": "chromium",
+    "soffice": "libreoffice-calc-nogui",
+}
 
 
 def system_packages(session: nox.Session, *commands: str) -> None:
