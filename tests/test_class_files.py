@@ -110,6 +110,29 @@ def test_a_class_of_notebooks_only_is_graded(graded):
     assert row["exercise-1"] == "10" and row["exercise-2"] == "15" and row["exercise-3"] == "10"
 
 
+def test_notebooks_only_read_safely(tmp_path):
+    """Their cells over the stubs, earlier exercises first; a broken one names itself; a
+    notebook that is a link is not the student's, and is not read."""
+    from grader.submissions.submission import SubmissionError, open_submission
+
+    WRITERS["notebooks"](package(range(1, 3)))(tmp_path / "nb")
+    with open_submission(tmp_path / "nb") as ws:
+        engine = (ws / "micrograd" / "engine.py").read_text()
+        nn = (ws / "micrograd" / "nn.py").read_text()
+    assert "self.grad += out.grad" in engine and "TODO exercise-1" not in engine
+    assert "TODO exercise-4" in nn  # not done: the stub
+    (tmp_path / "nb" / "exercise-2.ipynb").write_text("{ not json")
+    with pytest.raises(SubmissionError, match="exercise-2.ipynb is not a valid notebook"):
+        with open_submission(tmp_path / "nb"):
+            pass
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (linked / "exercise-1.ipynb").symlink_to(tmp_path / "nb" / "exercise-1.ipynb")
+    with pytest.raises(SubmissionError, match="no micrograd/engine.py"):
+        with open_submission(linked):
+            pass
+
+
 def test_adjustments_are_applied_after_grading_and_shown(graded):
     out = graded["out"]
     row = rows_by_id(out)["s02-partial-1-2"]
@@ -160,6 +183,24 @@ def test_class_files_with_mistakes_stop_the_batch_before_grading(graded, tmp_pat
     done = grade("batch", str(graded["subs"]), "--out", str(out), "--adjustments", str(no_reason))
     assert done.returncode == 2 and "line 2: a reason is required" in done.stderr
     assert not (out / "students").exists()
+
+
+def test_class_files_as_spreadsheets_save_them(tmp_path):
+    """A byte-order mark, semicolons (a European locale), an id that would start a formula."""
+    from grader.classroom import roster
+
+    path = tmp_path / "roster.csv"
+    path.write_bytes("\ufeffID;Name;Section\r\nalice;José;A\r\n@bob;Bo;B\r\n".encode())
+    people, warnings = roster.read_roster(path)
+    assert people == {"alice": roster.Person("alice", "José"), "bob": roster.Person("bob", "Bo")}
+    assert warnings and "'@bob' is read as 'bob'" in warnings[0]
+    path.write_text("id,exercise,points,reason\nalice,exercise-2,-1.5,late\nalice,,2,bonus\n")
+    assert roster.read_adjustments(path) == {
+        "alice": [roster.G.Adjustment(2, -1.5, "late"), roster.G.Adjustment(None, 2.0, "bonus")]
+    }
+    path.write_text("id,exercise,points,reason\nalice,9,1,what\n")
+    with pytest.raises(roster.ClassFileError, match="line 2: exercise '9' is not one of"):
+        roster.read_adjustments(path)
 
 
 def test_entries_named_like_formulas_get_safe_ids(graded):

@@ -81,13 +81,17 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Cell]])
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
-    """The rows of a CSV (the kit's, or an instructor's: a mark or none, commas), each a dict
-    keyed by the header; the neutralising quotes taken off. Raises ValueError when unreadable."""
+    """The rows of a CSV (the kit's, or an instructor's: a byte-order mark or none, cells
+    separated by commas, semicolons or tabs), each a dict keyed by the header; the neutralising
+    quotes taken off. Raises ValueError when it is not UTF-8."""
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ValueError(f"{path} is not UTF-8 text ({exc}): save it as CSV UTF-8") from None
-    reader = csv.reader(io.StringIO(text, newline=""))
+    first = text.split("\n", 1)[0]
+    # a spreadsheet set to a European locale writes `;` between cells, some tools a tab
+    delimiter = max(",;\t", key=first.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows = [[restore(c) for c in row] for row in reader]
     rows = [r for r in rows if any(c.strip() for c in r)]  # blank lines, trailing commas
     if not rows:

@@ -311,6 +311,12 @@ def notebooks_files(folder: Path) -> dict[str, str]:
         for p in folder.glob("*.ipynb")
         if p.is_file() and not p.is_symlink() and not p.name.startswith(".")
     )
+    for p in notebooks:
+        if p.stat().st_size > MAX_UNZIPPED:
+            raise SubmissionError(
+                f"{p.name} is too large to grade (over {MAX_UNZIPPED // 1024**2} MB): clear its "
+                "outputs (Edit > Clear All Outputs) and save it again"
+            )
     codes = [notebook_code(p) for p in notebooks]
     order = sorted(
         zip(codes, notebooks),
