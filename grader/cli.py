@@ -20,6 +20,9 @@ from pathlib import Path
 import click
 
 from grader.classroom.bundle import bundle
+from grader.classroom.export import export
+from grader.classroom.options import course_secret_option, extra_checks_option
+from grader.classroom.verify import results_with_receipt, verify
 from grader.feedback import reports
 from grader.feedback.hints import HISTORY_FILE, History
 from grader.runner import (
@@ -91,7 +94,9 @@ def run(
     if fmt == "text":
         rendered = reports.text(report, colour=output is None and sys.stdout.isatty())
     elif fmt == "json":
-        data = results_with_receipt(report, submission, exercises, extra_checks, visibility)
+        data = results_with_receipt(
+            report, submission, exercises, extra_checks, visibility, pictures
+        )
         rendered = json.dumps(data, indent=2) + "\n"
     else:
         rendered = FORMATS[fmt](report)
@@ -104,57 +109,6 @@ def run(
         click.echo(rendered, nl=False)
     graded = not report.error and not any(c.details.get("grader_error") for c in report.checks)
     sys.exit(0 if report.all_passed else (1 if graded else 2))
-
-
-def results_with_receipt(
-    report: reports.R.Report,
-    submission: Path,
-    exercises: list[int],
-    extra_checks: Path | None,
-    visibility: str = "after_published",
-) -> dict:
-    """Gradescope's results.json with its receipt (grader/classroom/receipt.py); the
-    instructor's extra checks carry `visibility`."""
-    from grader.classroom import receipt
-
-    hidden = frozenset(
-        (c.exercise, c.name) for c in (load_extra_checks(extra_checks) if extra_checks else [])
-    )
-    data = reports.gradescope(report, hidden=hidden, visibility=visibility)
-    data["extra_data"]["receipt"] = receipt.make(submission, exercises, extra_checks)
-    return data
-
-
-def _use_course_secret(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
-    """Grade with the secret in this file: this process and the grading processes it starts
-    read it through the environment (grader/checks/course.py)."""
-    from grader.checks import course
-
-    if value is None:
-        return
-    try:
-        text = value.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise click.BadParameter(f"cannot read {value}: {exc}") from None
-    if not text:
-        raise click.BadParameter(f"{value} is empty: its first line is the secret")
-    os.environ[course.ENV_SECRET_FILE] = str(value.resolve())
-
-
-course_secret_option = click.option(
-    "--course-secret-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    callback=_use_course_secret,
-    expose_value=False,
-    help="A file whose first line is the course's secret: the checks draw their inputs from "
-    "it [default: the public practice secret].",
-)
-
-extra_checks_option = click.option(
-    "--extra-checks",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="A folder of the instructor's own checks (*.py using @check), graded too.",
-)
 
 
 visibility_option = click.option(
@@ -231,7 +185,7 @@ class Grade(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         exercises = [f"exercise-{n}" for n in EXERCISES]
-        return ["list", "all", *exercises, "workspace", "batch", "bundle", "verify"]
+        return ["list", "all", *exercises, "workspace", "batch", "bundle", "verify", "export"]
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         found = super().get_command(ctx, name)
@@ -284,6 +238,8 @@ main.add_command(
     exercise_command("all", list(EXERCISES), "Grade every exercise and print a table.")
 )
 main.add_command(bundle)
+main.add_command(verify)
+main.add_command(export)
 
 
 @main.command("batch", short_help="Grade a folder of submissions into a gradebook.")
@@ -329,6 +285,16 @@ main.add_command(bundle)
     "a check the same way gets the formula as its hint [default: nudges only].",
 )
 @click.option(
+    "--roster",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV of the class (id, name): a `missing` row for each student with no submission.",
+)
+@click.option(
+    "--adjustments",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV of points added after grading (id, exercise, points, reason).",
+)
+@click.option(
     "--unsafe-no-sandbox",
     is_flag=True,
     help="Grade even where student code cannot be sandboxed (no bwrap, not root): each "
@@ -343,18 +309,21 @@ def batch_command(
     timeout: float,
     force: bool,
     hint_ladder: bool,
+    roster: Path | None,
+    adjustments: Path | None,
     unsafe_no_sandbox: bool,
 ) -> None:
     """Grade every entry of SUBMISSIONS: one per student (a folder, .zip or .ipynb named by
     the student's id) into OUT/gradebook.csv, OUT/summary.md and OUT/students/ID/.
 
-    Run it again after an interruption: it grades only what is new or changed.
-    Exit status: 0 all graded, 1 some submissions could not be graded, 2 nothing could be
-    graded (bad arguments, another batch writing to OUT, grading processes that cannot start),
-    130 interrupted.
+    Run it again after an interruption: it grades only what is new or changed. --roster and
+    --adjustments are kept in OUT and used again by later runs that name none.
+    Exit status: 0 all graded (students with no submission aside), 1 some submissions could
+    not be graded, 2 nothing could be graded (bad arguments or class files, another batch
+    writing to OUT, grading processes that cannot start), 130 interrupted.
     """
     from grader.classroom.batch import BatchError, run_batch
-    from grader.classroom.gradebook import WITH_SCORES
+    from grader.classroom.gradebook import MISSING, WITH_SCORES
 
     if extra_checks:
         try:
@@ -374,11 +343,20 @@ def batch_command(
     def stop(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
+    files = {"roster": roster, "adjustments": adjustments}
     signal.signal(signal.SIGTERM, stop)  # `kill`: stop as for Ctrl-C, gradebook saved
     signal.signal(signal.SIGINT, stop)  # even where the shell started us with Ctrl-C ignored
     try:
         result = run_batch(
-            submissions, out, chosen, jobs, extra_checks, timeout, force, hint_ladder=hint_ladder
+            submissions,
+            out,
+            chosen,
+            jobs,
+            extra_checks,
+            timeout,
+            force,
+            hint_ladder=hint_ladder,
+            **files,
         )
     except BatchError as exc:
         click.echo(f"Error: {exc}", err=True)
@@ -390,64 +368,7 @@ def batch_command(
     if result.interrupted:
         click.echo("interrupted: run the same command again to grade the rest", err=True)
         sys.exit(130)
-    sys.exit(0 if all(r.status in WITH_SCORES for r in result.rows) else 1)
-
-
-@main.command("verify")
-@click.argument("results", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--submission",
-    "-s",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="The submission RESULTS was made from (a folder, .zip or notebook).",
-)
-@extra_checks_option
-def verify_command(results: Path, submission: Path, extra_checks: Path | None) -> None:
-    """Regrade SUBMISSION and compare with RESULTS (a results.json with a receipt).
-
-    Prints "same", or each difference: score, check verdicts, and what the receipts disagree
-    on (the submission's hash, the grader's hash, the course secret's fingerprint, versions).
-    Pass --extra-checks as the grade was made. The course secret comes from the environment,
-    as when grading.
-
-    Exit status: 0 same, 1 different, 2 cannot verify (RESULTS unreadable or without a
-    receipt, SUBMISSION missing, bad --extra-checks).
-    """
-    import tempfile
-
-    from grader.classroom import receipt
-
-    try:
-        old = json.loads(results.read_text(encoding="utf-8"))
-        recorded = old["extra_data"]["receipt"]
-        exercises = [int(n) for n in recorded["exercises"]]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        click.echo(
-            f"cannot verify: {results} is not a results.json with a receipt ({exc})", err=True
-        )
-        sys.exit(2)
-    if not submission.exists():
-        click.echo(f"cannot verify: {submission} does not exist", err=True)
-        sys.exit(2)
-    try:
-        extra = load_extra_checks(extra_checks) if extra_checks else []
-    except ExtraChecksError as exc:
-        click.echo(f"cannot verify: {exc}", err=True)
-        sys.exit(2)
-    with tempfile.TemporaryDirectory(prefix="grade-verify-") as tmp:
-        report = grade_submission(submission, exercises, Path(tmp), extra=extra)
-        new = results_with_receipt(report, submission, exercises, extra_checks)
-    differences = receipt.compare(old, new)
-    if not differences:
-        click.echo(
-            f"same: {new['score']:g}/{new['max_score']:g}, every check's verdict as recorded"
-        )
-        sys.exit(0)
-    click.echo(f"different ({len(differences)}):")
-    for line in differences:
-        click.echo(f"- {line}")
-    sys.exit(1)
+    sys.exit(0 if all(r.status in (*WITH_SCORES, MISSING) for r in result.rows) else 1)
 
 
 def entry() -> None:

@@ -7,6 +7,8 @@ import inspect
 import logging
 import os
 import re
+import shutil
+import subprocess
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -127,7 +129,9 @@ def explain_student_error(exc: StudentError) -> tuple[str, str]:
 
 
 def run_check(check: Check, ctx: Context) -> R.CheckResult:
-    def result(outcome: str, message: str = "", rule: str = "", details: dict | None = None):
+    def result(
+        outcome: str, message: str = "", rule: str = "", details: dict | None = None, kind=""
+    ):
         score = check.points if outcome == R.PASSED else 0.0
         return R.CheckResult(
             check.exercise,
@@ -139,13 +143,14 @@ def run_check(check: Check, ctx: Context) -> R.CheckResult:
             "" if outcome in (R.PASSED, R.NOT_IMPLEMENTED) else check.hint,
             rule,
             details or {},
+            kind,
         )
 
     ctx.start(f"exercise-{check.exercise}/{check.name}")
     try:
         note = check.run(ctx)
     except Fail as exc:
-        return result(R.WRONG, exc.message, exc.rule, exc.details)
+        return result(R.WRONG, exc.message, exc.rule, exc.details, exc.kind)
     except StudentError as exc:
         return result(*explain_student_error(exc))
     except WorkerFailed as exc:
@@ -240,8 +245,9 @@ def grade(
     return report
 
 
-def draw_failure(res: R.CheckResult, folder: Path) -> Path:
-    """The failing expression's graph with the student's grads, the wrong node marked."""
+def failure_graph(res: R.CheckResult):
+    """The failing expression's graph with the student's grads, the wrong node marked (a
+    micrograd_reference.viz.Graph)."""
     from grader.checks.expressions import Expression, rule_of
     from grader.sandbox.worker.ops import operands
     from micrograd_reference.viz import draw_dot
@@ -261,8 +267,13 @@ def draw_failure(res: R.CheckResult, folder: Path) -> Path:
         )
     j = d["wrong_node"]
     mark = [(nodes[j], f"expected grad {d['expected_node_grads'][j]:.6g}")]
+    return draw_dot(nodes[-1], mark=mark)
+
+
+def draw_failure(res: R.CheckResult, folder: Path) -> Path:
+    """The failing graph as an SVG (or its DOT source, without graphviz) in `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
-    return draw_dot(nodes[-1], folder / f"{picture_name(res)}.svg", mark=mark)
+    return failure_graph(res).write(folder / f"{picture_name(res)}.svg")
 
 
 # the operators in check names, as words: "+ backward" and "* backward" need two files
@@ -282,6 +293,27 @@ def relocate(report: R.Report, where: Locations) -> None:
     notebook's cell, or the file's own line), not in the spliced module the worker ran."""
     for c in report.checks:
         c.message = where.relocate(c.message)
+
+
+def draw_failure_png(res: R.CheckResult, folder: Path) -> Path | None:
+    """The failing graph as a PNG in `folder`, for Markdown that shows no SVG (Gradescope's
+    test output); None without graphviz's `dot`, or when it fails."""
+    if not res.details.get("nodes") or not shutil.which("dot"):
+        return None
+    path = folder / f"{picture_name(res)}.png"
+    try:
+        png = subprocess.run(
+            ["dot", "-Tpng"],
+            input=failure_graph(res).source.encode(),
+            capture_output=True,
+            check=True,
+            timeout=20,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(png)
+    return path
 
 
 def check_folders(checks: Sequence[Check]) -> list[Path]:

@@ -32,7 +32,8 @@ def grade_batch(*args: str, timeout: float = 300) -> subprocess.CompletedProcess
 
 
 def gradebook(out: Path) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO((out / "gradebook.csv").read_text())))
+    text = (out / "gradebook.csv").read_text(encoding="utf-8-sig")  # a byte-order mark first
+    return list(csv.DictReader(io.StringIO(text, newline="")))
 
 
 def workspace(folder: Path, edits=None, files=None) -> Path:

@@ -206,8 +206,20 @@ def test_refuses_solved_stubs(tmp_path) -> None:
 
 # -- installed, grading ----------------------------------------------------------------------
 
+
+def kit_notebooks() -> dict[str, str]:
+    """The kit's seven notebooks, each marked cell holding the reference's definition: what a
+    student who worked in the notebooks uploads (no micrograd/ folder)."""
+    from tools.synthetic_class import WRITERS, package
+
+    with tempfile.TemporaryDirectory() as tmp:
+        WRITERS["notebooks"](package())(Path(tmp) / "nb")
+        return {p.name: p.read_text() for p in sorted((Path(tmp) / "nb").glob("*.ipynb"))}
+
+
 SUBMISSIONS = {
     "folder": lambda: {"micrograd": REFERENCE},
+    "notebooks only": kit_notebooks,
     "repository": lambda: {"README.md": "my work\n", "hw/micrograd": REFERENCE},
     "notebook": lambda: {"exercise-5.ipynb": reference_notebook()},
     "loose files": lambda: {p.name: p.read_text() for p in REFERENCE.glob("*.py")},
@@ -222,6 +234,7 @@ SUBMISSIONS = {
         pytest.param("folder", 0o700, id="folder-system-python"),
         pytest.param("repository", 0o700, id="repository"),
         pytest.param("notebook", 0o700, id="notebook"),
+        pytest.param("notebooks only", 0o700, id="notebooks-only"),
         pytest.param("loose files", 0o755, id="loose-files"),
     ],
 )

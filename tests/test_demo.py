@@ -20,7 +20,7 @@ def test_demo_batch_agrees_with_grading_each_student_alone(tmp_path):
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     assert "40/40 rows agree" in done.stdout
-    with open(tmp_path / "grades" / "gradebook.csv", newline="") as f:
+    with open(tmp_path / "grades" / "gradebook.csv", newline="", encoding="utf-8-sig") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == len({r["student"] for r in rows}) == 40
     statuses = {r["status"] for r in rows}

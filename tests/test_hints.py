@@ -11,6 +11,7 @@ import pytest
 from grader.checks.checking import REGISTRY
 from grader.feedback import hints
 from grader.feedback import results as R
+from grader.feedback.reports import md_inert
 from tests.grader_helpers import EXERCISES, by_name, grade_json, make_workspace
 
 pytestmark = pytest.mark.grader
@@ -141,9 +142,9 @@ def _tanh_hint(ws, history) -> str:
 def test_grade_escalates_on_the_same_failure_and_resets_once_fixed(tmp_path):
     ws = make_workspace(tmp_path, TANH_BUG)
     history = ws / ".grade-history.json"
-    assert f"*Hint:* {NUDGE}" in _tanh_hint(ws, history)
-    assert f"*Hint:* {FORMULA}" in _tanh_hint(ws, history)
-    assert f"*Hint:* {FORMULA}" in _tanh_hint(ws, history)  # and stays there
+    assert f"*Hint:* {md_inert(NUDGE)}" in _tanh_hint(ws, history)
+    assert f"*Hint:* {md_inert(FORMULA)}" in _tanh_hint(ws, history)
+    assert f"*Hint:* {md_inert(FORMULA)}" in _tanh_hint(ws, history)  # and stays there
     # fixed: passes, and its entry goes; a later new bug starts from the nudge again
     engine = ws / "micrograd" / "engine.py"
     engine.write_text(engine.read_text().replace("(1 - self.data**2)", "(1 - out.data**2)"))
@@ -174,6 +175,6 @@ def test_json_without_history_writes_nothing_and_nudges(tmp_path):
     ws = make_workspace(tmp_path, TANH_BUG)
     for _ in range(2):
         _, report = grade_json(ws, "exercise-2")
-        assert f"*Hint:* {NUDGE}" in by_name(report)[TANH]["output"]
+        assert f"*Hint:* {md_inert(NUDGE)}" in by_name(report)[TANH]["output"]
         assert hints.NEXT_TIME.strip() not in by_name(report)[TANH]["output"]
     assert not list(ws.glob(".grade-history*"))

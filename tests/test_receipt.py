@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 import shutil
 import zipfile
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -87,6 +90,13 @@ def test_verify_cannot_verify_without_a_receipt(graded, tmp_path):
     assert verify(tmp_path / "junk.json", ws).exit_code == 2
 
 
+def rendered(markdown: str) -> str:
+    """The HTML a CommonMark renderer with the usual safe-link rule makes of `markdown`
+    (markdown-it's default: data: images of gif, png, jpeg and webp only)."""
+    markdown_it = pytest.importorskip("markdown_it")
+    return markdown_it.MarkdownIt("commonmark").render(markdown)
+
+
 def test_gradescope_tests_in_markdown_with_the_failing_graph(graded):
     _, results = graded
     data = json.loads(results.read_text())
@@ -95,8 +105,51 @@ def test_gradescope_tests_in_markdown_with_the_failing_graph(graded):
     tanh = by_name(data)["exercise-2: tanh backward"]
     assert tanh["output"].startswith("**wrong**\n\n```text\n")
     assert "*Hint:*" in tanh["output"]
-    if shutil.which("dot"):  # the picture is an SVG only where graphviz draws it
-        assert "](data:image/svg+xml;base64," in tanh["output"]
+    assert "image/svg+xml" not in tanh["output"]  # no Markdown renderer shows it
+    if shutil.which("dot"):  # graphviz draws the picture, as a PNG for Markdown
+        html = rendered(tanh["output"])
+        assert '<img src="data:image/png;base64,' in html, html[:500]
+        png = base64.b64decode(html.split("data:image/png;base64,")[1].split('"')[0])
+        assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000
+
+
+def test_hints_in_markdown_read_as_written():
+    """`__call__` and `x**n` in a hint stay themselves, not bold; code spans stay code."""
+    from grader.feedback.reports import md_inert
+
+    for hint in [
+        "Layer.__call__: out[0] if len(out) == 1 else out",
+        "d/dx x**n = n * x**(n-1), and a * b",
+        "[a link](http://example.com) <b>bold</b> | - not a list",
+    ]:
+        html = rendered(md_inert(hint))
+        assert "<strong>" not in html and "<em>" not in html and "<a " not in html, html
+        assert "<b>" not in html
+        text = re.sub(r"<[^>]+>", "", html).strip()
+        assert unescape(text) == hint, html
+    assert "<code>+=</code>" in rendered(md_inert("add with `+=`, not `=`"))
+
+
+def test_verify_takes_the_course_secret_file(tmp_path):
+    """A grade made with a course's secret verifies "same" given that secret's file; without
+    it, verify says the secret differs, not that the grader's code does."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("our course's own secret\n")
+    ws = make_workspace(tmp_path, edits={"engine.py": [(TANH_RULE, TANH_BUG)]})
+    results = tmp_path / "results.json"
+    args = ["exercise-2", "--submission", str(ws), "--format", "json", "--output", str(results)]
+    unset = {course.ENV_SECRET_FILE: None, course.ENV_SECRET: None}  # restored after each
+    made = CliRunner().invoke(main, [*args, "--course-secret-file", str(secret)], env=unset)
+    assert made.exit_code == 1, made.output
+    assert not json.loads(results.read_text())["extra_data"]["receipt"]["secret"]["public"]
+    with_file = verify(results, ws, "--course-secret-file", str(secret), env=unset)
+    assert with_file.exit_code == 0, with_file.output
+    assert with_file.output.startswith("same: ")
+    without = verify(results, ws, env=unset)
+    assert without.exit_code == 1, without.output
+    assert "the course secret's fingerprint" in without.output
+    assert "--course-secret-file" in without.output
+    assert "its code" not in without.output.split("the grader's hash")[-1].split("\n")[0]
 
 
 def test_extra_checks_get_the_chosen_visibility(tmp_path):

@@ -20,6 +20,7 @@ from grader.exercises import EXERCISES
 from tests.browser import Browser, chromium_path
 from tests.grader_helpers import ROOT
 from tests.test_lookalike import disguised, styled
+from tools.planted_bugs import BUGS
 from tools.synthetic_class import WRITERS, package, write_class
 
 pytestmark = pytest.mark.grader
@@ -68,7 +69,9 @@ def test_report_of_a_class_with_nothing_graded():
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory) -> Path:
     """A synthetic class of 9, a student with the tanh rule wrong, one whose error message is
-    HTML, and a look-alike pair, graded with `grade batch` as an instructor would."""
+    HTML, a look-alike pair and a student whose SGD step has its sign flipped, graded with
+    `grade batch` as an instructor would, with a roster (one student submitted nothing) and an
+    adjustment."""
     root = tmp_path_factory.mktemp("report")
     submissions = root / "class"
     write_class(submissions, size=9)  # s09: an unreadable notebook
@@ -80,9 +83,17 @@ def graded_class(tmp_path_factory) -> Path:
     )
     WRITERS["folder"](styled(0b0010111))(submissions / "t03-original")
     WRITERS["zip"](disguised(styled(0b0010111)))(submissions / "t04-copy.zip")
+    sgd = dict(BUGS)["sgd-step-sign-flipped"]  # a contract broken, not a backward rule
+    WRITERS["folder"](package(edits=sgd.edits))(submissions / "t05-sgd-sign")
+    ids = sorted(p.name.removesuffix(".zip").removesuffix(".ipynb") for p in submissions.iterdir())
+    roster = root / "roster.csv"
+    roster.write_text("id,name\n" + "".join(f"{i},Student {i}\n" for i in ids) + "t06-absent,Ann\n")
+    adjustments = root / "adjustments.csv"
+    adjustments.write_text("id,exercise,points,reason\nt01-tanh-wrong,2,1,half of tanh is right\n")
     out = root / "grades"
     cmd = [sys.executable, "-m", "grader.cli", "batch", str(submissions), "--out", str(out)]
-    done = subprocess.run([*cmd, "--jobs", "2"], capture_output=True, text=True, timeout=600)
+    cmd += ["--roster", str(roster), "--adjustments", str(adjustments)]
+    done = subprocess.run([*cmd, "--jobs", "2"], capture_output=True, text=True, timeout=900)
     assert done.returncode == 1, done.stderr  # the class holds an unreadable submission
     return out
 
@@ -98,7 +109,7 @@ def browser():
 def test_the_batch_writes_a_report_and_a_page_per_student(graded_class):
     assert (graded_class / "report.html").stat().st_size > 10_000
     pages = sorted(p.parent.name for p in graded_class.glob("students/*/feedback.html"))
-    assert len(pages) == 13 and "t01-tanh-wrong" in pages
+    assert len(pages) == 14 and "t01-tanh-wrong" in pages
 
 
 def test_the_report_in_a_browser(graded_class, browser):
@@ -119,6 +130,43 @@ def test_the_report_in_a_browser(graded_class, browser):
              .map(tr => Array.from(tr.querySelectorAll("a")).map(a => a.textContent))"""
     )
     assert tanh == [["t01-tanh-wrong"]]
+
+    # rules as rules, contracts as contracts
+    first_cells = """id => Array.from(document.querySelectorAll("#" + id + " tr"))
+        .slice(1).map(tr => tr.cells[0].textContent.trim())"""
+    rules = browser.evaluate(f"({first_cells})('rules-table')")
+    contracts = browser.evaluate(f"({first_cells})('contracts-table')")
+    assert "tanh" in rules and "SGD.step" in contracts, (rules, contracts)
+    for name in ["SGD.step", "train_step", "minibatch_sgd", "hinge_loss", "batches"]:
+        assert name not in rules
+    assert not set(rules) & set(contracts)
+    # "not implemented yet" apart from "wrong": the stubs are counted as not attempted
+    mostly = browser.evaluate(
+        """Array.from(document.querySelectorAll("#wrong-checks tr")).slice(1)
+             .map(tr => tr.cells[2].textContent)"""
+    )
+    assert mostly and not any("not implemented yet" in m for m in mostly), mostly
+    skipped = browser.evaluate(
+        """Array.from(document.querySelectorAll("#not-attempted-table tr")).slice(1)
+             .map(tr => [tr.cells[0].textContent, tr.cells[2].textContent])"""
+    )
+    skipped = dict(skipped)
+    assert "s02-partial-1-2" in skipped[next(k for k in skipped if k.startswith("exercise-3"))]
+    assert "s02-partial-1-2" not in skipped[next(k for k in skipped if k.startswith("exercise-2"))]
+    # the roster's absent student is a blank row; the adjustment is shown with its reason
+    absent = browser.evaluate(
+        """Array.from(document.querySelectorAll("#student-table tbody tr"))
+             .filter(r => r.cells[0].textContent.startsWith("t06-absent"))
+             .map(r => [1, 2, r.cells.length - 3].map(i => r.cells[i].textContent))"""
+    )
+    assert absent == [["Ann", "missing", ""]]
+    widths = browser.evaluate(
+        """Array.from(document.querySelectorAll("#student-table tr")).map(r => r.cells.length)"""
+    )
+    assert len(set(widths)) == 1, widths  # every row as wide as the header: no cell missing
+    assert "half of tanh is right" in browser.evaluate(
+        'document.getElementById("adjustments-table").textContent'
+    )
     groups = browser.evaluate(
         """Array.from(document.querySelectorAll("tr.lookalike")).map(
              tr => Array.from(tr.querySelectorAll("a")).map(a => a.textContent))"""

@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"grade batch: exit {batch.returncode} in {time.monotonic() - start:.1f} s")
     if batch.returncode not in (0, 1):
         return 1
-    with open(grades / "gradebook.csv", newline="") as f:
+    with open(grades / "gradebook.csv", newline="", encoding="utf-8-sig") as f:
         rows = {r["student"]: r for r in csv.DictReader(f)}
 
     print(f"grading each of the {len(records)} students alone, to compare ...")

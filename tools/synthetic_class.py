@@ -1,6 +1,7 @@
 """Write a synthetic class of submissions, to test and time the batch grader on.
 
-    python tools/synthetic_class.py OUT [--size 40] [--seed 0] [--manifest PATH]
+    nox -s synthetic -- OUT [--size 40] [--seed 0] [--manifest PATH]
+    python tools/synthetic_class.py OUT ...     # a Python with the kit (or nbformat) installed
 
 OUT gets one entry per student, named by a sortable student id (s01-full, s02-bug-...): a
 workspace folder, a .zip of one, or a notebook. The manifest, a JSON list with one record per
@@ -24,6 +25,7 @@ full, partial and buggy students drawn by the seed. Same arguments, byte-identic
 from __future__ import annotations
 
 import argparse
+import ast
 import copy
 import json
 import random
@@ -36,7 +38,14 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as `python tools/synthetic_class.py`: make `tools` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import nbformat  # noqa: E402
+try:
+    import nbformat
+except ModuleNotFoundError:  # a Python without the kit: say how to run it instead
+    sys.exit(
+        "tools/synthetic_class.py needs nbformat, which this Python lacks: run it as "
+        "`nox -s synthetic -- DIR --size N` (nox installs what it needs), or with the kit's "
+        "own venv (.venv/bin/python tools/synthetic_class.py ...)"
+    )
 
 from tools import generate_course as generate  # noqa: E402
 from tools.planted_bugs import ADD_RULE, BUGS, Bug, apply_edits  # noqa: E402
@@ -159,7 +168,44 @@ def raw(text: str) -> Callable[[Path], None]:
     return lambda path: path.write_text(text, encoding="utf-8")
 
 
-WRITERS = {"folder": folder, "zip": zipped, "ipynb": ipynb}
+def definition(source: str, name: str) -> str:
+    """The source of function `name`, or of method "Class.method" inside its class line."""
+    owner, _, method = name.partition(".")
+    lines = source.splitlines()
+    for node in ast.parse(source).body:
+        if method and isinstance(node, ast.ClassDef) and node.name == owner:
+            for m in node.body:
+                if isinstance(m, ast.FunctionDef) and m.name == method:
+                    first = min([m.lineno, *(d.lineno for d in m.decorator_list)])
+                    return f"class {owner}:\n" + "\n".join(lines[first - 1 : m.end_lineno])
+        if not method and isinstance(node, ast.FunctionDef) and node.name == name:
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            return "\n".join(lines[first - 1 : node.end_lineno])
+    raise KeyError(name)
+
+
+def notebooks(files: Files) -> Callable[[Path], None]:
+    """A folder of the kit's own notebooks (exercises/notebooks/exercise-N.ipynb), each marked
+    cell holding the student's definition: a class that works in notebooks only, and submits
+    them without micrograd/."""
+
+    def write(path: Path) -> None:
+        path.mkdir(parents=True)
+        for source in sorted((generate.ROOT / "exercises" / "notebooks").glob("exercise-*.ipynb")):
+            nb = nbformat.read(source, as_version=4)
+            for cell in nb.cells:
+                meta = cell.metadata.get(generate.NOTEBOOK_KEY)
+                if meta and meta.get("definition"):
+                    module = meta["file"].removeprefix("micrograd/")
+                    body = definition(files[meta["file"]], meta["definition"])
+                    cell.source = f"%%micrograd {module}\n{body}"
+            (path / source.name).write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
+
+    return write
+
+
+# FORMS are the catalogue's; "notebooks" is written on demand (tests, trials)
+WRITERS = {"folder": folder, "zip": zipped, "ipynb": ipynb, "notebooks": notebooks}
 
 
 # -- the catalogue ------------------------------------------------------------------------------

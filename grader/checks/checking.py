@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.checks.expressions import Expression, rule_of, torch_values
+from grader.feedback.results import BACKWARD, CONTRACT, FORWARD
 from grader.sandbox import Sandbox, finite
 from grader.sandbox.worker.ops import operands
 
@@ -87,11 +88,13 @@ def check(exercise: int, points: float, name: str, hint: str = ""):
 
 
 class Fail(Exception):
-    """A check's verdict: wrong, with why. `rule` names the backward rule at fault."""
+    """A check's verdict: wrong, with why. `rule` names what is at fault, `kind` what it is
+    (BACKWARD, FORWARD or CONTRACT; a named rule is a CONTRACT unless said otherwise)."""
 
-    def __init__(self, message: str, rule: str = "", details: dict | None = None):
+    def __init__(self, message: str, rule: str = "", details: dict | None = None, kind: str = ""):
         super().__init__(message)
         self.message, self.rule, self.details = message, rule, details or {}
+        self.kind = kind or (CONTRACT if rule else "")
 
 
 def close(got: float, want: float, rel: float = TORCH_REL, abs_: float = TORCH_ABS) -> bool:
@@ -150,6 +153,7 @@ def judge_expression(ctx: Context, expr: Expression, upstream: float, mode: str 
                 f"expected {fmt(want_data[i])}, got {fmt(data[i])} (the forward pass was given: "
                 "did an edit change it?)",
                 rule=rule_of(list(expr.nodes[i])),
+                kind=FORWARD,
             )
     wrong = [i for i in range(n) if not close(grads[i], want_grads[i])]
     if not wrong:
@@ -204,7 +208,7 @@ def judge_expression(ctx: Context, expr: Expression, upstream: float, mode: str 
         f"   finite differences: {', '.join(fmt(g) for g in fd)}"
         f"   yours: {', '.join(fmt(g) for g in details['student_grads'])}"
     )
-    raise Fail(message, rule=rule, details=details)
+    raise Fail(message, rule=rule, details=details, kind=BACKWARD)
 
 
 def symptom(node: tuple, j: int, values: list[float], g: float, got: float) -> str:

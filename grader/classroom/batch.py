@@ -25,7 +25,6 @@ import fcntl
 import hashlib
 import json
 import os
-import re
 import select
 import shutil
 import signal
@@ -38,6 +37,7 @@ from pathlib import Path
 from typing import TextIO
 
 from grader.classroom import gradebook as G
+from grader.classroom import roster as class_files
 from grader.classroom.receipt import content_hash, grading_fingerprint
 from grader.classroom.report_page import report_html
 from grader.submissions.submission import KIT
@@ -53,13 +53,17 @@ class Entry:
     key: str = ""
 
 
-def student_id(path: Path) -> str:
-    """The student id of an entry: its name without .zip/.ipynb, safe as a folder name."""
-    name = path.name
+def entry_name(path: Path) -> str:
+    """An entry's name without .zip/.ipynb."""
     if path.is_file() and path.suffix.lower() in SUBMISSION_SUFFIXES:
-        name = path.stem
-    name = re.sub(r"[^\w.@+-]+", "_", name).strip("._") or "unnamed"
-    return name
+        return path.stem
+    return path.name
+
+
+def student_id(path: Path) -> str:
+    """The student id of an entry: its name without .zip/.ipynb, safe as a folder name and
+    in a spreadsheet (grader/classroom/roster.py)."""
+    return class_files.student_id(entry_name(path))
 
 
 def find_entries(folder: Path) -> tuple[list[Entry], list[G.Row]]:
@@ -363,8 +367,12 @@ def run_batch(
     force: bool = False,
     stream: TextIO = sys.stderr,
     hint_ladder: bool = False,
+    roster: Path | None = None,
+    adjustments: Path | None = None,
 ) -> BatchResult:
-    """Grade every entry of `submissions` into `out`; see the module's docstring."""
+    """Grade every entry of `submissions` into `out`; see the module's docstring. `roster` and
+    `adjustments`: the instructor's files (grader/classroom/roster.py); a copy of each is kept
+    in `out`, and used when a later run names none."""
     from grader.runner import load_extra_checks
 
     extra = load_extra_checks(extra_checks) if extra_checks else []
@@ -380,11 +388,29 @@ def run_batch(
     except OSError:
         lock.close()
         raise BatchError(f"another batch is writing to {out}: wait for it, or stop it") from None
+    people, changes = None, {}
+    roster_file = class_files.chosen(roster, out, class_files.ROSTER)
+    adjustments_file = class_files.chosen(adjustments, out, class_files.ADJUSTMENTS)
+    try:
+        if roster_file is not None:
+            people, warnings = class_files.read_roster(roster_file)
+            stream.writelines(f"note: {w}\n" for w in warnings)
+        if adjustments_file is not None:
+            changes = class_files.read_adjustments(adjustments_file)
+        class_files.keep(roster, out, class_files.ROSTER)
+        class_files.keep(adjustments, out, class_files.ADJUSTMENTS)
+    except (class_files.ClassFileError, OSError) as exc:
+        lock.close()
+        raise BatchError(str(exc)) from None
+    for used, what in [(roster_file, "roster"), (adjustments_file, "adjustments")]:
+        if used is not None:
+            stream.write(f"{what}: {used}\n")
     shutil.rmtree(work, ignore_errors=True)  # leftovers of a killed run: half-written folders
     students.mkdir(parents=True, exist_ok=True)
     work.mkdir(parents=True)
 
     rows: dict[str, G.Row] = {r.student: r for r in clashes}
+    notes = {e.student: class_files.renamed_note(entry_name(e.path), e.student) for e in entries}
     todo: list[Entry] = []
     for entry in entries:
         key = hashlib.sha256((fingerprint + content_hash(entry.path)).encode()).hexdigest()
@@ -398,12 +424,15 @@ def run_batch(
             rows[entry.student] = G.Row(entry.student, G.PENDING, entry=entry.path.name)
             todo.append(entry)
 
-    def save() -> None:
-        listed = list(rows.values())
+    def save(final: bool = False) -> list[G.Row]:
+        listed = class_files.complete(rows, people, changes, notes)
         G.write_atomically(out / "gradebook.csv", G.gradebook_csv(listed, exercises))
         G.write_atomically(out / "summary.md", G.summary_md(listed, exercises))
         pages = {r.student for r in listed if (students / r.student / "feedback.html").exists()}
         G.write_atomically(out / "report.html", report_html(listed, exercises, pages))
+        if final:
+            class_files.show_on_pages(students, [r for r in listed if r.student in pages])
+        return listed
 
     save()
     reused = len(entries) - len(todo)
@@ -411,6 +440,8 @@ def run_batch(
         f"{len(rows)} submissions in {submissions}: {reused} already graded, "
         f"{len(todo)} to grade with {jobs} processes\n"
     )
+    for sid in class_files.unknown_ids(class_files.complete(rows, people, {}), changes):
+        stream.write(f"note: the adjustments name {sid}, who has no row: a typo?\n")
     progress = Progress(len(todo), stream)
     interrupted, last_save = False, time.monotonic()
     pool = Pool(jobs, exercises, extra_checks, work, timeout, hint_history) if todo else None
@@ -431,10 +462,9 @@ def run_batch(
         if pool:
             pool.close()
         progress.finish()
-        save()
+        listed = save(final=True)
         shutil.rmtree(work, ignore_errors=True)
     lock.close()
-    listed = sorted(rows.values(), key=lambda r: r.student)
     counts: dict[str, int] = {}
     for r in listed:
         counts[r.status] = counts.get(r.status, 0) + 1

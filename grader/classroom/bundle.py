@@ -1,9 +1,13 @@
-"""`grade bundle gradescope OUT.zip`: an autograder bundle for Gradescope.
+"""`grade bundle`: what runs the grader elsewhere.
 
-The zip holds, at its root, `setup.sh` and `run_autograder` (from grader/classroom/gradescope/)
-and the kit under `kit/`: pyproject.toml, README.md, grader/, reference/ and the stubs in
-exercises/micrograd/ (a notebook's cells are graded on top of them). Gradescope unzips it into
-/autograder/source; setup.sh installs the kit, editable, into /autograder/venv.
+`grade bundle gradescope OUT.zip`: an autograder bundle for Gradescope. The zip holds, at its
+root, `setup.sh` and `run_autograder` (from grader/classroom/gradescope/) and the kit under
+`kit/`: pyproject.toml, README.md, grader/, reference/ and the stubs in exercises/micrograd/ (a
+notebook's cells are graded on top of them). Gradescope unzips it into /autograder/source;
+setup.sh installs the kit, editable, into /autograder/venv.
+
+`grade bundle github-classroom [REPOSITORY]`: GitHub Classroom's autograding workflow
+(grader/classroom/github_classroom.py).
 """
 
 from __future__ import annotations
@@ -57,9 +61,8 @@ def check_stubs(kit: Path) -> None:
     A notebook's cells are graded on top of these files: a stub solved in the instructor's
     checkout would hand every notebook the points for the modules it does not carry.
     """
-    spec = importlib.util.spec_from_file_location(
-        "_kit_generate", kit / "tools" / "generate_course.py"
-    )
+    generator = kit / "tools" / "generate_course.py"
+    spec = importlib.util.spec_from_file_location("_kit_generate", generator)
     generate = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = generate  # dataclasses look their module up while it loads
     try:
@@ -187,3 +190,56 @@ def gradescope(
         raise click.UsageError(str(exc)) from None
     size = out.stat().st_size / 1024
     click.echo(f"wrote {out}: {count} files, {size:.0f} KB", err=True)
+
+
+@bundle.command("github-classroom")
+@click.argument(
+    "repository",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+)
+@click.option(
+    "--workspace",
+    default="exercises",
+    show_default=True,
+    help="The student's workspace in the repository (the folder holding micrograd/).",
+)
+@click.option(
+    "--exercise",
+    "-e",
+    "exercises",
+    type=click.IntRange(min(EXERCISES), max(EXERCISES)),
+    multiple=True,
+    help="Grade only this exercise (repeat for more) [default: all].",
+)
+@click.option(
+    "--kit-url",
+    help="Install the grader from this git repository (the instructor's copy of the kit) "
+    "instead of the student's own repository.",
+)
+@click.option("--kit-ref", help="The branch or tag of --kit-url to install.")
+def github_classroom(
+    repository: Path,
+    workspace: str,
+    exercises: tuple[int, ...],
+    kit_url: str | None,
+    kit_ref: str | None,
+) -> None:
+    """Write REPOSITORY/.github/workflows/classroom.yml: GitHub Classroom's autograding, one
+    step per exercise for its points (default REPOSITORY: here, the kit that students get as
+    their template repository)."""
+    from grader.classroom.github_classroom import write_workflow
+
+    if kit_ref and not kit_url:
+        raise click.UsageError("--kit-ref needs --kit-url")
+    try:
+        path = write_workflow(
+            repository,
+            workspace=workspace,
+            exercises=sorted(set(exercises)) or None,
+            kit_url=kit_url,
+            kit_ref=kit_ref,
+        )
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wrote {path}", err=True)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from grader.checks.checking import Check
 from grader.classroom import gradebook as G
-from grader.classroom import lookalike, receipt, report_page
+from grader.classroom import lookalike, receipt, student_page
 from grader.feedback import reports
 from grader.feedback import results as R
 from grader.feedback.hints import History
@@ -66,7 +66,7 @@ def write_student(out: Path, report: R.Report, data: dict) -> None:
     out.mkdir(parents=True, exist_ok=True)
     title = f"Feedback for {data['extra_data']['batch']['student']}"
     (out / "feedback.md").write_text(reports.markdown(report, title), encoding="utf-8")
-    html = report_page.student_html(report, title, out, data["extra_data"].get("receipt"))
+    html = student_page.student_html(report, title, out, data["extra_data"].get("receipt"))
     (out / "feedback.html").write_text(html, encoding="utf-8")
     G.write_atomically(out / "results.json", json.dumps(data, indent=2) + "\n")
 

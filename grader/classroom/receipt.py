@@ -23,9 +23,9 @@ from grader.submissions.submission import KIT
 # What differs between two receipts, named for people; `verify` checks them in this order.
 FIELDS = {
     "submission": "the submission's content hash",
-    "grader": "the grader's hash (its code, the exercises or the extra checks)",
-    "kit_version": "the kit's version",
     "secret": "the course secret's fingerprint",
+    "grader": "the grader's hash (its code, the exercises, the extra checks, the secret)",
+    "kit_version": "the kit's version",
     "tolerances": "the tolerances",
     "python": "Python's version",
     "torch": "torch's version",
@@ -118,9 +118,23 @@ def make(
 def differences(old: dict, new: dict) -> list[str]:
     """What differs between two receipts, in words; empty when they agree."""
     out = []
+    secret = old.get("secret") != new.get("secret")
     for key, what in FIELDS.items():
-        if old.get(key) != new.get(key):
-            out.append(f"{what}: {_short(old.get(key))} then, {_short(new.get(key))} now")
+        if old.get(key) == new.get(key):
+            continue
+        line = f"{what}: {_short(old.get(key))} then, {_short(new.get(key))} now"
+        if key == "secret":
+            line += (
+                ": grade with the secret the grade was made with (--course-secret-file); "
+                "every check draws its inputs from it"
+            )
+        elif key == "grader" and secret:
+            # the secret is part of the grader's hash: a different secret alone changes it
+            line = (
+                "the grader's hash differs too, as the secret is part of it: verify with the "
+                "secret the grade was made with, to compare the rest"
+            )
+        out.append(line)
     return out
 
 

@@ -1,4 +1,5 @@
-"""HTML pages: the class report (grades/report.html) and a student's feedback.html.
+"""HTML pages: the class report (grades/report.html); a student's feedback.html is made the
+same way, by grader/classroom/student_page.py, with this module's `page` and `esc`.
 
 Each is one self-contained file: inline CSS, a few lines of inline JavaScript (the table sorts,
 the filter), histograms as inline SVG, pictures embedded as data: URIs. No network, no external
@@ -12,20 +13,14 @@ reuses earlier results writes the same page; it is written with the gradebook, a
 
 from __future__ import annotations
 
-import base64
 import html
 import statistics
 from collections import Counter
-from pathlib import Path
 from urllib.parse import quote
 
 from grader.classroom import gradebook as G
 from grader.classroom import lookalike
 from grader.exercises import EXERCISES
-from grader.feedback import results as R
-
-MAX_EMBED = 2 * 1024**2  # a larger picture is linked, not embedded
-MIME = {".svg": "image/svg+xml", ".png": "image/png"}
 
 CSS = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;max-width:72em;
@@ -40,6 +35,7 @@ th[aria-sort=descending]::after{content:" \\25BC"}
 .badge{display:inline-block;padding:.15em .6em;margin:.1em .3em .1em 0;border-radius:1em;
  background:#eef}.graded{background:#e3f6e8}.sandbox-failed{background:#fff3d6}
 .unreadable,.timed-out,.crashed,.grader-error,.ambiguous,.pending{background:#fde4e4}
+.missing{background:#ececec}
 .hists{display:flex;flex-wrap:wrap;gap:1em}.hist{border:1px solid #e4e6ea;padding:.5em;
  border-radius:.4em}.hist svg{display:block}pre{background:#f6f7f9;padding:.6em;overflow-x:auto;
  white-space:pre-wrap;word-break:break-word}details{margin:.2em 0}.muted{color:#667}
@@ -177,11 +173,11 @@ def report_html(
 ) -> str:
     """The class report. `pages`: the students whose feedback.html exists (None: all that
     were graded or could not be read, as the batch writes them)."""
-    tops = G._max_scores(rows, exercises)
+    tops = G.max_scores(rows, exercises)
     rows = sorted(rows, key=lambda r: r.student)
-    scored = [r for r in rows if r.status in G.WITH_SCORES]
+    scored = [r for r in rows if r.scored]
     if pages is None:
-        pages = {r.student for r in rows if r.status not in (G.AMBIGUOUS, G.PENDING)}
+        pages = {r.student for r in rows if r.status not in (G.AMBIGUOUS, G.PENDING, G.MISSING)}
     by_status = Counter(r.status for r in rows)
     body = ["<h1>Class report</h1>"]
     body.append(
@@ -194,15 +190,16 @@ def report_html(
     )
     body.append(
         '<p class="muted">Jump to: <a href="#scores">scores</a> · <a href="#checks">checks '
-        'failed</a> · <a href="#rules">rules found wrong</a> · <a href="#lookalikes">look-alike'
-        ' submissions</a> · <a href="#students">students</a> · <a href="#ungraded">not graded'
-        "</a></p>"
+        'answered wrong</a> · <a href="#not-attempted">not attempted</a> · <a href="#rules">'
+        'rules found wrong</a> · <a href="#contracts">contracts broken</a> · <a href="#lookalike'
+        's">look-alike submissions</a> · <a href="#students">students</a> · <a href="#ungraded">'
+        "not graded</a></p>"
     )
 
     body.append(f'<h2 id="scores">Scores ({len(scored)} with scores)</h2><div class="hists">')
     for n in [*exercises, None]:
         best = sum(tops.values()) if n is None else tops[n]
-        values = [(r.total if n is None else r.scores.get(n, 0.0)) or 0.0 for r in scored]
+        values = [(r.total if n is None else r.score(n)) or 0.0 for r in scored]
         name = "total" if n is None else f"exercise-{n}: {EXERCISES.get(n, '')}"
         stats = (
             f"mean {statistics.mean(values):.2f} · median {statistics.median(values):g} · "
@@ -210,53 +207,21 @@ def report_html(
             if values
             else "no graded submissions"
         )
+        skipped = sum(n in r.not_attempted() for r in scored) if n is not None else 0
+        if skipped:
+            stats += f" (not attempted {skipped})"
         body.append(
             f'<div class="hist"><b>{esc(name)}</b><br>{histogram_svg(values, best, name)}'
             f'<span class="muted">{stats}</span></div>'
         )
     body.append("</div>")
 
-    failed: dict[str, list[str]] = {}
-    outcomes: dict[str, Counter] = {}
-    rules: dict[str, set[str]] = {}
-    for r in scored:
-        for name, outcome, rule in r.failed:
-            failed.setdefault(name, []).append(r.student)
-            outcomes.setdefault(name, Counter())[outcome] += 1
-            if rule:
-                rules.setdefault(rule, set()).add(r.student)
-    body.append(f'<h2 id="checks">The checks the class fails most (of {len(scored)} graded)</h2>')
-    if failed:
-        body.append('<table><tr><th>check</th><th class="n">failed by</th><th>mostly</th>')
-        body.append("<th>students</th></tr>")
-        ranked = sorted(failed.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:top]
-        for name, students in ranked:
-            share = 100 * len(students) / len(scored)
-            body.append(
-                f'<tr><td>{esc(name)}</td><td class="n">{len(students)} ({share:.0f}%)</td>'
-                f"<td>{esc(outcomes[name].most_common(1)[0][0])}</td>"
-                f"<td>{_links(students, pages, inline=3)}</td></tr>"
-            )
-        body.append("</table>")
-    else:
-        body.append("<p>None: every graded submission passed every check.</p>")
-
-    body.append('<h2 id="rules">Backward rules found wrong</h2>')
-    if rules:
-        body.append('<table><tr><th>rule</th><th class="n">students</th><th>who</th></tr>')
-        for rule, students in sorted(rules.items(), key=lambda kv: (-len(kv[1]), kv[0])):
-            body.append(
-                f'<tr><td>{esc(rule)}</td><td class="n">{len(students)}</td>'
-                f"<td>{_links(sorted(students), pages)}</td></tr>"
-            )
-        body.append("</table>")
-    else:
-        body.append("<p>No backward rule was found wrong.</p>")
-
+    body += failures_section(G.analyse(rows, exercises), pages, top)
     body += lookalike_section(rows, pages)
+    body += adjustments_section(rows, pages)
     body += students_table(rows, exercises, tops, pages)
 
-    ungraded = [r for r in rows if r.status not in G.WITH_SCORES]
+    ungraded = [r for r in rows if not r.scored]
     body.append(f'<h2 id="ungraded">Not graded ({len(ungraded)}): no scores, and no zeros</h2>')
     if ungraded:
         body.append("<table><tr><th>student</th><th>status</th><th>why</th><th>entry</th></tr>")
@@ -264,12 +229,109 @@ def report_html(
             body.append(
                 f"<tr><td>{student_link(r.student, pages)}</td>"
                 f'<td><span class="badge {esc(r.status)}">{esc(r.status)}</span></td>'
-                f"<td>{esc(G._one_line(r.note))}</td><td>{esc(r.entry)}</td></tr>"
+                f"<td>{esc(G.one_line(r.note))}</td><td>{esc(r.entry)}</td></tr>"
             )
         body.append("</table>")
     else:
         body.append("<p>Every submission was graded.</p>")
     return page("Class report", body, SORT_JS)
+
+
+def failures_section(a: G.Analysis, pages: set[str] | None, top: int) -> list[str]:
+    """What the class got wrong: checks answered wrong (code a stub counts apart), exercises
+    not attempted, backward rules found wrong, contracts broken."""
+    out = [
+        f'<h2 id="checks">The checks the class gets wrong most (of {a.graded} graded)</h2>',
+        '<p class="muted">Answered wrong, raised, or missing, among the students who attempted '
+        'the check\'s exercise. Code still a stub ("not implemented yet") is not counted here: '
+        'see <a href="#not-attempted">not attempted</a>.</p>',
+    ]
+    if a.wrong:
+        out.append('<table id="wrong-checks"><tr><th>check</th><th class="n">wrong for</th>')
+        out.append('<th>how</th><th class="n">still a stub for</th><th>students</th></tr>')
+        for check, students in G.ranked(a.wrong)[:top]:
+            out.append(
+                f'<tr><td>{esc(check)}</td><td class="n">'
+                f"{esc(G.share_of_attempts(a, check, len(students)))}</td>"
+                f"<td>{esc(G.how(a.outcomes[check]))}</td>"
+                f'<td class="n">{a.unwritten[check]}</td>'
+                f"<td>{_links(students, pages, inline=3)}</td></tr>"
+            )
+        out.append("</table>")
+    else:
+        out.append("<p>None: every check attempted was passed.</p>")
+
+    out.append('<h2 id="not-attempted">Not attempted: every check still a stub</h2>')
+    if a.not_attempted:
+        out.append('<table id="not-attempted-table"><tr><th>exercise</th><th class="n">')
+        out.append("students</th><th>who</th></tr>")
+        for n in sorted(a.not_attempted):
+            students = a.not_attempted[n]
+            out.append(
+                f"<tr><td>exercise-{n}: {esc(EXERCISES.get(n, ''))}</td>"
+                f'<td class="n">{len(students)} of {a.graded}</td>'
+                f"<td>{_links(students, pages, inline=3)}</td></tr>"
+            )
+        out.append("</table>")
+    else:
+        out.append("<p>Every graded submission attempted every exercise.</p>")
+
+    for anchor, title, found, none in [
+        ("rules", "Backward rules found wrong", a.rules, "No backward rule was found wrong."),
+        (
+            "contracts",
+            "Contracts broken: functions and methods that answered wrong",
+            a.contracts,
+            "No function broke its contract.",
+        ),
+    ]:
+        out.append(f'<h2 id="{anchor}">{esc(title)}</h2>')
+        if not found:
+            out.append(f"<p>{esc(none)}</p>")
+            continue
+        what = "rule" if anchor == "rules" else "function"
+        out.append(f'<table id="{anchor}-table"><tr><th>{what}</th><th class="n">students</th>')
+        out.append("<th>who</th></tr>")
+        for rule, students in G.ranked(found):
+            out.append(
+                f'<tr><td>{rule_html(rule)}</td><td class="n">{len(students)}</td>'
+                f"<td>{_links(students, pages)}</td></tr>"
+            )
+        out.append("</table>")
+    return out
+
+
+def rule_html(rule: str) -> str:
+    """A rule as code: `+`, or the code spans of "`*` or `+`"."""
+    if "`" not in rule:
+        return f"<code>{esc(rule)}</code>"
+    parts = esc(rule).split("`")
+    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+
+
+def adjustments_section(rows: list[G.Row], pages: set[str] | None) -> list[str]:
+    """The instructor's adjustments (--adjustments), with the total they lead to."""
+    adjusted = [r for r in rows if r.adjustments]
+    if not adjusted:
+        return []
+    out = [
+        f'<h2 id="adjustments">Adjustments ({len(adjusted)} of the class)</h2>',
+        '<p class="muted">Points added or taken after grading, from the instructor\'s file; '
+        "they are in the scores and totals below, and survive regrading.</p>",
+        '<table id="adjustments-table"><tr><th>student</th><th>exercise</th>'
+        '<th class="n">points</th><th>reason</th><th class="n">total</th></tr>',
+    ]
+    for r in adjusted:
+        for x in r.adjustments:
+            total = _num(r.total) if r.scored else f"not applied ({r.status}: no score)"
+            out.append(
+                f"<tr><td>{student_link(r.student, pages)}</td>"
+                f"<td>{'' if x.exercise is None else f'exercise-{x.exercise}'}</td>"
+                f'<td class="n">{x.points:+g}</td><td>{esc(x.reason)}</td>'
+                f'<td class="n">{esc(total)}</td></tr>'
+            )
+    out.append("</table>")
+    return out
 
 
 def lookalike_section(rows: list[G.Row], pages: set[str] | None) -> list[str]:
@@ -307,12 +369,14 @@ def lookalike_section(rows: list[G.Row], pages: set[str] | None) -> list[str]:
 def students_table(
     rows: list[G.Row], exercises: list[int], tops: dict[int, float], pages: set[str] | None
 ) -> list[str]:
+    named = any(r.name for r in rows)  # a column of names when a roster gave them
     out = [
         f'<h2 id="students">Students ({len(rows)})</h2>',
         '<p><input type="search" id="filter" placeholder="filter: id, status, a check..."> '
         '<span class="muted">Click a column\'s title to sort.</span></p>',
         '<table id="student-table" class="sortable"><thead><tr><th data-sort="text">student</th>'
-        '<th data-sort="text">status</th>'
+        + ('<th data-sort="text">name</th>' if named else "")
+        + '<th data-sort="text">status</th>'
         + "".join(
             f'<th data-sort="num" class="n">ex-{n}<br><span class="muted">/{tops[n]:g}</span></th>'
             for n in exercises
@@ -322,108 +386,22 @@ def students_table(
         "failed checks</th></tr></thead><tbody>",
     ]
     for r in rows:
-        scored = r.status in G.WITH_SCORES
         cells = [
             f'<td data-v="{esc(r.student)}">{student_link(r.student, pages)}</td>',
+            f'<td data-v="{esc(r.name)}">{esc(r.name)}</td>' if named else "",
             f'<td data-v="{esc(r.status)}"><span class="badge {esc(r.status)}">'
             f"{esc(r.status)}</span></td>",
         ]
         for n in [*exercises, None]:
-            v = (r.total if n is None else r.scores.get(n)) if scored else None
+            v = r.total if n is None else r.score(n)
             cells.append(f'<td class="n" data-v="{_num(v)}">{_num(v)}</td>')
-        count = len(r.failed) if scored else None
+        count = len(r.failed) if r.scored else None
         cells.append(f'<td class="n" data-v="{_num(count)}">{_num(count)}</td>')
-        names = "; ".join(name for name, _, _ in r.failed)
-        text = " ".join(x for x in (r.note, names) if x)
-        text = G._one_line(text if len(text) <= 120 else text[:117] + "...")  # all on their page
+        failed = "; ".join(f.check for f in r.failed)
+        adjusted = "; ".join(a.text() for a in r.adjustments)
+        text = " ".join(x for x in (r.note, adjusted and f"[adjusted: {adjusted}]", failed) if x)
+        text = G.one_line(text if len(text) <= 120 else text[:117] + "...")  # all on their page
         cells.append(f'<td data-v="{esc(text)}" class="muted">{esc(text)}</td>')
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</tbody></table>")
     return out
-
-
-# -- a student's page -------------------------------------------------------------------------
-
-
-def picture(path: Path, alt: str, rel: str) -> str:
-    """An <img> of the picture at `path`: embedded as a data: URI (the page works alone),
-    linked by `rel` when it is too large; a .dot file (no graphviz) as a link."""
-    mime = MIME.get(path.suffix.lower())
-    try:
-        size = path.stat().st_size
-    except OSError:
-        return f'<p class="muted">(picture missing: {esc(rel)})</p>'
-    if mime is None:
-        return f'<p><a href="{esc(quote(rel))}">{esc(alt)} ({esc(path.name)})</a></p>'
-    if size > MAX_EMBED:
-        return f'<p><img class="pic" alt="{esc(alt)}" src="{esc(quote(rel))}"></p>'
-    data = base64.b64encode(path.read_bytes()).decode()
-    return f'<p><img class="pic" alt="{esc(alt)}" src="data:{mime};base64,{data}"></p>'
-
-
-def student_html(report: R.Report, title: str, folder: Path, receipt: dict | None = None) -> str:
-    """A student's feedback.html: what feedback.md holds, with the pictures inline.
-    `folder`: where the report's picture paths (relative) start."""
-    body = [f"<h1>{esc(title)}</h1>"]
-    if report.error:
-        body.append(f"<p><b>Could not grade:</b></p><pre>{esc(report.error)}</pre>")
-        return page(title, body + _receipt(receipt))
-    body.append(f"<p><b>Total: {report.score:g}/{report.max_score:g}</b></p>")
-    body.append('<table><tr><th>exercise</th><th class="n">score</th></tr>')
-    for n, (score, best) in report.by_exercise().items():
-        body.append(
-            f'<tr><td><a href="#exercise-{n}">exercise-{n}</a>: {esc(EXERCISES.get(n, ""))}</td>'
-            f'<td class="n">{score:g}/{best:g}</td></tr>'
-        )
-    body.append("</table>")
-    for n in report.exercises:
-        body.append(f'<h2 id="exercise-{n}">exercise-{n}: {esc(EXERCISES.get(n, ""))}</h2><ul>')
-        for i, c in enumerate(report.checks):
-            if c.exercise != n:
-                continue
-            mark = '<span class="pass">✓</span>' if c.passed else '<span class="fail">✗</span>'
-            name = esc(c.name) if c.passed else f'<a href="#check-{i}">{esc(c.name)}</a>'
-            why = "" if c.passed else f" — {esc(c.outcome)}"
-            body.append(f"<li>{mark} {name} ({c.score:g}/{c.max_score:g}){why}</li>")
-        body.append("</ul>")
-    failures = [(i, c) for i, c in enumerate(report.checks) if not c.passed]
-    if failures:
-        body.append("<h2>What went wrong</h2>")
-    for i, c in failures:
-        body.append(
-            f'<h3 id="check-{i}">exercise-{c.exercise}: {esc(c.name)} ({esc(c.outcome)})</h3>'
-        )
-        if c.message:
-            body.append(f"<pre>{esc(c.message)}</pre>")
-        if c.hint:
-            body.append(f"<p><i>Hint:</i> {esc(c.hint)}</p>")
-        if c.details.get("picture"):
-            rel = c.details["picture"]
-            body.append(picture(folder / rel, "the graph of the failing expression", rel))
-    notes = [c for c in report.checks if c.passed and c.message]
-    if notes:
-        body.append("<h2>Notes</h2><ul>")
-        body += [
-            f"<li>exercise-{c.exercise}: {esc(c.name)} (passed): {esc(c.message)}</li>"
-            for c in notes
-        ]
-        body.append("</ul>")
-    shown = {c.details.get("picture") for _, c in failures}
-    others = [p for p in report.pictures if p not in shown]
-    if others:
-        body.append("<h2>Pictures</h2>")
-        body += [picture(folder / p, Path(p).stem.replace("-", " "), p) for p in others]
-    if report.output.strip():
-        body.append("<h2>What your code printed (truncated)</h2>")
-        body.append(f"<pre>{esc(report.output.rstrip())}</pre>")
-    return page(title, body + _receipt(receipt))
-
-
-def _receipt(receipt: dict | None) -> list[str]:
-    if not receipt:
-        return []
-    rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in receipt.items())
-    return [
-        "<details><summary>Receipt: what this grade can be reproduced with</summary>",
-        f"<table>{rows}</table></details>",
-    ]

@@ -113,9 +113,32 @@ def markdown(report: R.Report, title: str = "Feedback") -> str:
     return "\n".join(lines) + "\n"
 
 
+# Markdown's punctuation that can format, link or break a table; a backslash makes any ASCII
+# punctuation literal (CommonMark), so `__call__` stays a name instead of turning bold.
+MD_SPECIAL = re.compile(r"([\\`*_\[\]|~!#])")
+# a code span as CommonMark reads one: a run of backticks, closed by a run just as long; kept
+# as code only when it holds nothing HTML could make use of
+CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`)([^\n]+?)(?<!`)\1(?!`)")
+
+
 def md_inert(text: str) -> str:
-    """Student-influenced text made inert in Markdown: no HTML, no broken tables."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace("|", "\\|")
+    """Text (the student's, or a hint with `**` and `__call__` in it) made inert in Markdown:
+    no HTML, no emphasis, links or broken tables; `code spans` stay code spans."""
+    out, last = [], 0
+    for m in CODE_SPAN.finditer(text):
+        if any(ch in m.group(2) for ch in "<>&|"):
+            continue  # escaped with the rest, character by character
+        out.append(_md_plain(text[last : m.start()]) + m.group(0))
+        last = m.end()
+    return "".join(out) + _md_plain(text[last:])
+
+
+def _md_plain(text: str) -> str:
+    text = MD_SPECIAL.sub(r"\\\1", text).replace("&", "&amp;").replace("<", "&lt;")
+    # a line that starts like a list item or a numbered one would become one (the first line
+    # follows whatever the caller put before it)
+    text = re.sub(r"\n([ \t]*)([-+])(?=\s|$)", r"\n\1\\\2", text)
+    return re.sub(r"\n([ \t]*\d+)([.)])(?=\s|$)", r"\n\1\\\2", text)
 
 
 def _fence(text: str) -> str:
@@ -137,8 +160,10 @@ def _test_output(c: R.CheckResult) -> str:
 def _test_markdown(c: R.CheckResult, pictures: Path | None) -> str:
     """A test's output for Gradescope, in Markdown: the message in a code block that it cannot
     close, the hint made inert, and the failing graph as an image. Gradescope serves no files of
-    ours, so the picture travels inside the output as a data: URI (an SVG in an <img> runs no
-    script); where Gradescope's sanitiser drops it, the alt text still names the picture."""
+    ours, so the picture travels inside the output as a data: URI, and as a PNG (details["png"],
+    drawn by runner.draw_failure_png): Markdown renderers that keep the usual safe-link rule
+    (markdown-it's default) show data: images of gif, png, jpeg and webp only, never SVG; where
+    a sanitiser drops it anyway, the alt text still says what it was."""
     if c.passed:
         return "passed" + (f"\n\n*Note:* {md_inert(c.message)}" if c.message else "")
     parts = [f"**{md_inert(c.outcome)}**"]
@@ -146,18 +171,20 @@ def _test_markdown(c: R.CheckResult, pictures: Path | None) -> str:
         parts.append(_fence(c.message))
     if c.hint:
         parts.append(f"*Hint:* {md_inert(c.hint)}")
-    picture = c.details.get("picture")
-    path = Path(pictures or "") / picture if picture else None
-    if path is not None and path.suffix == ".svg" and path.is_file():
-        if path.stat().st_size <= 256 * 1024:
+    png = c.details.get("png")
+    path = Path(pictures or "") / png if png else None
+    if path is not None and path.suffix == ".png" and path.is_file():
+        if path.stat().st_size <= MAX_PNG:
             data = base64.b64encode(path.read_bytes()).decode()
-            parts.append(
-                f"![the failing graph, the wrong node in red](data:image/svg+xml;base64,{data})"
-            )
+            alt = "the failing graph, the wrong node in red"
+            parts.append(f"![{alt}](data:image/png;base64,{data})")
+        else:
+            parts.append("*(The failing graph is too large to show here.)*")
     return "\n\n".join(parts)
 
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
+MAX_PNG = 256 * 1024  # a larger picture is left out of results.json
 
 
 def gradescope(
@@ -184,7 +211,12 @@ def gradescope(
             "output": _test_markdown(c, pictures),
             "output_format": "md",
             "tags": [f"exercise-{c.exercise}"],
-            "extra_data": {"outcome": c.outcome, "rule": c.rule, "details": c.details},
+            "extra_data": {
+                "outcome": c.outcome,
+                "rule": c.rule,
+                "rule_kind": c.rule_kind,
+                "details": c.details,
+            },
         }
         if (c.exercise, c.name) in hidden and visibility != "visible":
             test["visibility"] = visibility

@@ -14,6 +14,11 @@ PASSED, WRONG, NOT_IMPLEMENTED, MISSING, ERROR, WORKER = (
     "worker failed",
 )
 
+# what a failure's `rule` names: a backward rule of Value (`tanh`, `*`, the seed, the order
+# backward() runs them in), an op's forward value, or a function or method with a contract
+# (`hinge_loss`, `SGD.step`, `train_step`); the class's page counts them apart
+BACKWARD, FORWARD, CONTRACT = "backward", "forward", "contract"
+
 
 @dataclass
 class CheckResult:
@@ -26,6 +31,7 @@ class CheckResult:
     hint: str = ""
     rule: str = ""
     details: dict = field(default_factory=dict)
+    rule_kind: str = ""  # what `rule` names: BACKWARD, FORWARD or CONTRACT
 
     @property
     def passed(self) -> bool:

@@ -23,6 +23,7 @@ from grader.submissions.definitions import (
     MAGIC,
     Definition,
     Locations,
+    apply,
     apply_traced,
     definitions,
     is_stub,
@@ -52,7 +53,8 @@ def find_workspace(folder: Path) -> Path:
     if not found:
         raise SubmissionError(
             f"no micrograd/engine.py in {folder.name}: a submission is a folder (or a .zip of "
-            "one) that holds your micrograd/ package, like exercises/ in the kit"
+            "one) that holds your micrograd/ package, like exercises/ in the kit, or your "
+            "notebooks"
         )
     return found[0]
 
@@ -349,6 +351,79 @@ def notebook_files_traced(path: Path) -> tuple[dict[str, str], Locations]:
     return apply_traced(files, code.definitions, where)
 
 
+def notebook_folder(folder: Path) -> Path | None:
+    """The shallowest folder inside `folder` that holds notebooks (no links, no checkpoints)."""
+    found = sorted(
+        (
+            p.parent
+            for p in folder.rglob("*.ipynb")
+            if p.is_file()
+            and not p.is_symlink()
+            and ".ipynb_checkpoints" not in p.parts
+            and not p.name.startswith(".")
+        ),
+        key=lambda p: (len(p.parts), str(p)),
+    )
+    return found[0] if found else None
+
+
+def notebooks_files(folder: Path) -> dict[str, str]:
+    """{relative path: source} of a submission of notebooks only (no micrograd/): the kit's
+    stubs with every notebook's cells put in, the earlier exercises' first, as each notebook's
+    kernel would have run them. A notebook that cannot be read makes the whole unreadable: its
+    exercise would otherwise be graded as the stubs, and lose its points unseen."""
+    notebooks = sorted(
+        p
+        for p in folder.glob("*.ipynb")
+        if p.is_file() and not p.is_symlink() and not p.name.startswith(".")
+    )
+    for p in notebooks:
+        if p.stat().st_size > MAX_UNZIPPED:
+            raise SubmissionError(
+                f"{p.name} is too large to grade (over {MAX_UNZIPPED // 1024**2} MB): clear its "
+                "outputs (Edit > Clear All Outputs) and save it again"
+            )
+    codes = [notebook_code(p) for p in notebooks]
+    order = sorted(
+        zip(codes, notebooks),
+        key=lambda cp: (cp[0].exercise is None, cp[0].exercise or 0, cp[1].name),
+    )
+    files = workspace_files(STUBS)
+    for code, _ in order:
+        files.update(code.files)
+        files = apply(files, code.definitions)
+    return files
+
+
+@contextmanager
+def written(files: dict[str, str]) -> Iterator[Path]:
+    """A temporary workspace holding `files`."""
+    with tempfile.TemporaryDirectory(prefix="micrograd-submission-") as tmp:
+        (Path(tmp) / "micrograd").mkdir()
+        for rel, source in files.items():
+            (Path(tmp) / rel).parent.mkdir(parents=True, exist_ok=True)
+            (Path(tmp) / rel).write_text(source)
+        yield Path(tmp)
+
+
+@contextmanager
+def folder_workspace(folder: Path, root: Path) -> Iterator[Path]:
+    """The workspace of an unpacked submission: its micrograd/ with its notebooks' cells, or,
+    with no micrograd/ at all, its notebooks over the kit's stubs."""
+    try:
+        workspace = find_workspace(folder)
+    except SubmissionError:
+        notebooks = notebook_folder(folder)
+        if notebooks is None:
+            raise
+        with written(notebooks_files(notebooks)) as workspace:
+            yield workspace
+        return
+    refuse_links_outside(root, workspace / "micrograd")
+    with with_notebooks(workspace, ALL) as workspace:
+        yield workspace
+
+
 @contextmanager
 def open_submission(path: Path) -> Iterator[Path]:
     """Yield a workspace folder for the submission; temporary copies are removed after."""
@@ -361,26 +436,23 @@ def open_submission(path: Path) -> Iterator[Path]:
             "(a submission that leads outside itself is not graded)"
         )
     if path.is_dir():
-        workspace = find_workspace(path)
-        refuse_links_outside(path, workspace / "micrograd")
-        with with_notebooks(workspace, ALL) as workspace:
+        with folder_workspace(path, path) as workspace:
             yield workspace
         return
     with tempfile.TemporaryDirectory(prefix="micrograd-submission-") as tmp:
         tmp_path = Path(tmp)
         if path.suffix == ".zip":
             _extract_zip(path, tmp_path)
-            with with_notebooks(find_workspace(tmp_path), ALL) as workspace:
+            with folder_workspace(tmp_path, tmp_path) as workspace:
                 yield workspace
         elif path.suffix == ".ipynb":
-            files, LOCATIONS[tmp_path] = notebook_files_traced(path)
-            (tmp_path / "micrograd").mkdir()
-            for rel, source in files.items():
-                (tmp_path / rel).write_text(source)
-            try:
-                yield tmp_path
-            finally:
-                LOCATIONS.pop(tmp_path, None)
+            files, where = notebook_files_traced(path)
+            with written(files) as workspace:
+                LOCATIONS[workspace] = where
+                try:
+                    yield workspace
+                finally:
+                    LOCATIONS.pop(workspace, None)
         else:
             raise SubmissionError(
                 f"{path.name}: cannot grade a {path.suffix or 'file without extension'}; pass a "

@@ -1,0 +1,44 @@
+"""Options that several commands share: the course's secret, the instructor's extra checks.
+
+Here, below the front ends, so that the class's commands (`grade verify`, `grade export`, the
+bundles) take them as `grade exercise-N` and `grade batch` do.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+
+def _use_course_secret(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+    """Grade with the secret in this file: this process and the grading processes it starts
+    read it through the environment (grader/checks/course.py)."""
+    from grader.checks import course
+
+    if value is None:
+        return
+    try:
+        text = value.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.BadParameter(f"cannot read {value}: {exc}") from None
+    if not text:
+        raise click.BadParameter(f"{value} is empty: its first line is the secret")
+    os.environ[course.ENV_SECRET_FILE] = str(value.resolve())
+
+
+course_secret_option = click.option(
+    "--course-secret-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    callback=_use_course_secret,
+    expose_value=False,
+    help="A file whose first line is the course's secret: the checks draw their inputs from "
+    "it [default: the public practice secret].",
+)
+
+extra_checks_option = click.option(
+    "--extra-checks",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="A folder of the instructor's own checks (*.py using @check), graded too.",
+)
