@@ -137,3 +137,61 @@ def random_expressions(
                 "something in it depends on an order that changes (iterating over a set?) or "
                 f"keeps state between calls ({type(exc).__name__})"
             ) from None
+
+
+def for_all(
+    ctx: Context, strategy, judge: Callable, examples: int = 15, shrink_calls: int = 40
+) -> None:
+    """judge(example) for `examples` draws of `strategy`, seeded by the course's secret for
+    this check; on a Fail, hypothesis shrinks towards the smallest failing example and that
+    example's Fail is raised. The tensor checks' counterpart of random_expressions.
+
+    Shrinking may try hundreds of examples, each a request; after `shrink_calls` of them the
+    latest real failure (the smallest found so far) is given as the answer to every further
+    try, which ends the search at once with that failure's message."""
+    from hypothesis import HealthCheck, Phase, given, seed, settings
+    from hypothesis.configuration import set_hypothesis_home_dir
+    from hypothesis.errors import Flaky
+
+    without_local_constants()
+    set_hypothesis_home_dir(_hypothesis_home())
+    stop: list[BaseException] = []
+    failed: list[Fail] = []  # the latest real failure
+    calls = [0]  # judged since the first failure
+
+    @settings(
+        max_examples=examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        report_multiple_bugs=False,
+        phases=[Phase.generate, Phase.shrink],
+        suppress_health_check=list(HealthCheck),
+    )
+    @seed(course.seed_for(ctx.purpose))
+    @given(strategy)
+    def prop(example):
+        if stop:
+            raise stop[0]
+        if failed:
+            calls[0] += 1
+            if calls[0] > shrink_calls:
+                raise failed[-1]
+        try:
+            judge(example)
+        except Fail as exc:
+            failed.append(exc)
+            raise
+        except (WorkerFailed, StudentError) as exc:
+            stop.append(exc)
+            raise
+
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        try:
+            prop()
+        except Flaky as exc:
+            raise Fail(
+                "your code gave different answers for the same input on two runs: something in "
+                f"it depends on an order that changes, or keeps state between calls "
+                f"({type(exc).__name__})"
+            ) from None

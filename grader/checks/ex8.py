@@ -1,0 +1,187 @@
+"""exercise-8: the backward rules of the Tensor ops, and backward().
+
+Every rule is graded through the grader's own walk of the graph (mode "rules": out.grad set to
+an upstream gradient drawn from the secret, each `_backward` called in reverse topological
+order), so a rule can pass before backward() is written; the last check runs the student's
+backward() itself. Shapes (0 to 4 axes, sizes 1 to 3), values, axes, constants and upstream
+gradients are drawn by hypothesis from the course's secret; a failure is shrunk to the
+smallest case, judged against PyTorch (float64) with a finite-difference estimate beside it.
+
+Regions these checks run: tensor.py's exercise-8 rules (each check names its own), and
+exercise 7's unbroadcast, which + and * call; the last check also runs Tensor.backward.
+"""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from grader.checks.checking import check
+from grader.checks.properties import for_all
+from grader.checks.strategies import (
+    _SEED,
+    any_op_case,
+    arrays,
+    broadcastable_pairs,
+    shapes,
+    tensor_expressions,
+)
+from grader.checks.tensor_judge import judge_case
+
+EXAMPLES = 10
+
+
+def _rules(ctx, *ops: str, examples: int = EXAMPLES) -> None:
+    for_all(ctx, any_op_case(*ops), lambda case: judge_case(ctx, case), examples)
+
+
+@check(
+    8,
+    2,
+    "+ and - backward, with broadcasting",
+    hint="out = a + b: each input gets out.grad, summed back to its own shape (unbroadcast).",
+)
+def add_backward(ctx):
+    _rules(ctx, "add", "sub")
+
+
+@check(
+    8,
+    2,
+    "* and / backward, with broadcasting",
+    hint="out = a * b: a gets b.data * out.grad, b gets a.data * out.grad, each unbroadcast.",
+)
+def mul_backward(ctx):
+    _rules(ctx, "mul", "div")
+
+
+@check(
+    8,
+    1,
+    "** backward, and a constant on either side (c + x, c * x, x * c, c / x, ...)",
+    hint="out = x**n: n * x**(n - 1) * out.grad; a plain number becomes a Tensor of shape ().",
+)
+def pow_backward(ctx):
+    _rules(ctx, "pow", "radd", "rsub", "rmul", "rdiv", "addc", "mulc")
+
+
+@check(8, 2, "exp, log and tanh backward", hint="e**x = out.data; 1 / x; 1 - out.data**2.")
+def unary_backward(ctx):
+    _rules(ctx, "exp", "log", "tanh", "neg")
+
+
+@check(
+    8,
+    1,
+    "relu backward, 0 where the input is exactly 0 (as PyTorch)",
+    hint="a mask of the inputs > 0 times out.grad: the entries equal to 0 get 0.",
+)
+def relu_backward(ctx):
+    _rules(ctx, "relu")
+
+
+@check(
+    8,
+    2,
+    "sum and mean backward, over any axes, with and without keepdims",
+    hint="out.grad goes back to every entry it summed: put the reduced axes back, size 1.",
+)
+def sum_mean_backward(ctx):
+    _rules(ctx, "sum", "mean", examples=14)
+
+
+@check(
+    8,
+    2,
+    "max backward: tied maxima share the gradient (torch.amax)",
+    hint="a mask of the entries equal to their maximum; k tied entries get 1/k of it each.",
+)
+def max_backward(ctx):
+    _rules(ctx, "max", examples=14)
+
+
+@check(
+    8,
+    2,
+    "reshape and transpose backward",
+    hint="reshape: out.grad in self's shape. transpose: out.grad moved back by the inverse "
+    "permutation of axes.",
+)
+def shape_backward(ctx):
+    _rules(ctx, "reshape", "transpose", examples=12)
+
+
+@st.composite
+def _twice(draw):
+    """An input used twice by one op (x * x, x + x) or by two ops ((x op y) + x)."""
+    (a, b), _ = draw(broadcastable_pairs())
+    x, y = draw(arrays(a)), draw(arrays(b))
+    op = draw(st.sampled_from(["add", "mul"]))
+    if draw(st.booleans()):
+        return [["x", 0], [op, 0, 0]], [x], draw(_SEED)
+    return [["x", 0], ["x", 1], [op, 0, 1], ["add", 2, 0]], [x, y], draw(_SEED)
+
+
+@check(
+    8,
+    1,
+    "an input used twice accumulates its grads (+=)",
+    hint="x * x and (x * y) + x use x twice: each use adds its share into x.grad with +=.",
+)
+def used_twice(ctx):
+    for_all(ctx, _twice(), lambda case: judge_case(ctx, case), 8)
+
+
+def _expression_cases():
+    return st.tuples(tensor_expressions(), _SEED).map(lambda t: (*t[0], t[1]))
+
+
+@check(
+    8,
+    2,
+    "random expressions of tensors, shapes drawn",
+    hint="the smallest expression found with a wrong gradient is shown, with the rule at fault.",
+)
+def random_tensors(ctx):
+    for_all(ctx, _expression_cases(), lambda case: judge_case(ctx, case), 20)
+
+
+@check(
+    8,
+    1,
+    "grads never share memory with data or another grad; no input or data changed",
+    hint="each grad is an array of its own: add into it (self.grad += ...), never assign "
+    "another array to it, and never write into .data.",
+)
+def memory(ctx):
+    # judge_tensors checks memory on every case once the grads are right; these cases are the
+    # ones that expose it: same shapes (unbroadcast may return out.grad itself), views
+    cases = st.one_of(any_op_case("add", "mul", "reshape", "transpose", "exp"), _expression_cases())
+    for_all(ctx, cases, lambda case: judge_case(ctx, case), 12)
+
+
+@st.composite
+def _graphs(draw):
+    """A diamond (x feeds two ops that meet again), a node used at two depths, or a random
+    expression, for the student's backward()."""
+    kind = draw(st.sampled_from(["diamond", "depths", "random"]))
+    s = draw(shapes)
+    x = draw(arrays(s))
+    if kind == "diamond":
+        nodes = [["x", 0], ["exp", 0], ["mulc", 0, 1.5], ["mul", 1, 2], ["sum", 3, None, False]]
+    elif kind == "depths":
+        nodes = [["x", 0], ["tanh", 0], ["mul", 1, 0], ["add", 2, 1], ["mean", 3, None, False]]
+    else:
+        nodes, inputs = draw(tensor_expressions())
+        return nodes, inputs, 0
+    return nodes, [x], 0
+
+
+@check(
+    8,
+    2,
+    "backward(): seeds ones of the output's shape, runs each rule once, in topological order",
+    hint="as Value.backward: a topological order without recursion, then self.grad = "
+    "np.ones_like(self.data) and each node's _backward from the output back.",
+)
+def backward(ctx):
+    for_all(ctx, _graphs(), lambda case: judge_case(ctx, case, mode="backward", twice=True), 10)
