@@ -154,6 +154,12 @@ def axes_text(axes) -> str:
     return "axes " + ", ".join(str(a) for a in axes[:-1]) + f" and {axes[-1]}"
 
 
+def reduced_axes(axis, ndim: int) -> list[int]:
+    """A reduction's `axis` (an int or a list, maybe negative; not None) as sorted axes."""
+    axis = [axis] if isinstance(axis, int) else list(axis)
+    return sorted(a % ndim for a in axis)
+
+
 def broadcast_axes(shape, result) -> list[int]:
     """The axes of `result` along which an input of `shape` was repeated: those it lacks (on
     the left) and those where it has size 1 and the result has more."""
