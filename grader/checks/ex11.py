@@ -52,7 +52,7 @@ def _linear(draw):
     hint="out = x @ W + b: W gets x^T @ g, b gets g summed over the rows, x gets g @ W^T.",
 )
 def linear_backward(ctx):
-    for_all(ctx, _linear(), lambda case: judge_case(ctx, case), 10)
+    for_all(ctx, _linear(), lambda case: judge_case(ctx, case), 6)
 
 
 @st.composite
@@ -91,7 +91,7 @@ def initialisation(ctx):
                 rule="Linear.__init__",
             )
 
-    for_all(ctx, st.tuples(_model(), _SEED, st.booleans()), judge, 6)
+    for_all(ctx, st.tuples(_model(), _SEED, st.booleans()), judge, 4)
 
 
 def _mlp_reply(ctx, case):
@@ -151,7 +151,7 @@ def mlp(ctx):
                 rule="linear",
             )
 
-    for_all(ctx, _MLP_CASES, judge, 6)
+    for_all(ctx, _MLP_CASES, judge, 4)
 
 
 def _mistake(params, x, got) -> str:
@@ -187,7 +187,7 @@ def zero_grad(ctx):
                     rule="Module.zero_grad",
                 )
 
-    for_all(ctx, _MLP_CASES, judge, 3)
+    for_all(ctx, _MLP_CASES, judge, 2)
 
 
 @st.composite
@@ -260,7 +260,7 @@ def _sgd_mistake(params, grads, lr, momentum, got) -> str:
     hint="v <- momentum * v + p.grad, then p.data <- p.data - lr * v, both in place.",
 )
 def sgd_one(ctx):
-    for_all(ctx, _sgd(1), lambda case: _judge_sgd(ctx, case), 4)
+    for_all(ctx, _sgd(1), lambda case: _judge_sgd(ctx, case), 3)
 
 
 @check(
@@ -271,7 +271,7 @@ def sgd_one(ctx):
     "v += p.grad), never rebind it.",
 )
 def sgd_ten(ctx):
-    for_all(ctx, _sgd(10), lambda case: _judge_sgd(ctx, case), 4)
+    for_all(ctx, _sgd(10), lambda case: _judge_sgd(ctx, case), 3)
 
 
 @st.composite
@@ -328,4 +328,4 @@ def training_steps(ctx):
                     rule="training step",
                 )
 
-    for_all(ctx, _training(), judge, 3)
+    for_all(ctx, _training(), judge, 2)

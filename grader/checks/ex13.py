@@ -106,7 +106,7 @@ def im2col(ctx):
                 rule="im2col",
             )
 
-    for_all(ctx, _windows(), judge, 8)
+    for_all(ctx, _windows(), judge, 5)
 
 
 @check(
@@ -157,7 +157,7 @@ def col2im(ctx):
             rule="col2im",
         )
 
-    for_all(ctx, st.tuples(_windows(), _SEED).map(lambda t: (*t[0], t[1])), judge, 8)
+    for_all(ctx, st.tuples(_windows(), _SEED).map(lambda t: (*t[0], t[1])), judge, 5)
 
 
 @st.composite
@@ -179,7 +179,7 @@ def _conv(draw):
     "then dx = col2im(d(cols)).",
 )
 def conv2d_backward(ctx):
-    for_all(ctx, _conv(), lambda case: judge_case(ctx, case), 10)
+    for_all(ctx, _conv(), lambda case: judge_case(ctx, case), 6)
 
 
 @st.composite
@@ -197,7 +197,7 @@ def _pool(draw):
     "zero array as col2im does: windows may overlap.",
 )
 def max_pool2d_backward(ctx):
-    for_all(ctx, _pool(), lambda case: judge_case(ctx, case), 10)
+    for_all(ctx, _pool(), lambda case: judge_case(ctx, case), 6)
 
 
 @check(

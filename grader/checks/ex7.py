@@ -27,7 +27,7 @@ from grader.checks.tensors import (
     wire,
 )
 
-BATCH = 20
+BATCH = 12
 EXAMPLES = 2  # lists of BATCH cases each: a request per list, shrunk on a failure
 SCALARS = [((), ()), ((), (3,)), ((2, 1), ()), ((1,), ()), ((), (1, 1))]
 

@@ -29,7 +29,7 @@ def _matmul(draw, kinds: tuple[str, ...]):
     return [["x", 0], ["x", 1], ["matmul", 0, 1]], [draw(arrays(a)), draw(arrays(b))], draw(_SEED)
 
 
-def _rule(ctx, *kinds: str, examples: int = 10) -> None:
+def _rule(ctx, *kinds: str, examples: int = 5) -> None:
     for_all(ctx, _matmul(kinds), lambda case: judge_case(ctx, case), examples)
 
 
@@ -51,7 +51,7 @@ def matrices(ctx):
     "batch axes an operand was broadcast along.",
 )
 def batched(ctx):
-    _rule(ctx, "batched", examples=12)
+    _rule(ctx, "batched", examples=6)
 
 
 @check(
@@ -92,7 +92,7 @@ def _graphs(draw):
     "node's rule once, after every node that uses it.",
 )
 def graphs(ctx):
-    for_all(ctx, _graphs(), lambda case: judge_case(ctx, case, mode="backward"), 6)
+    for_all(ctx, _graphs(), lambda case: judge_case(ctx, case, mode="backward"), 3)
 
 
 @st.composite

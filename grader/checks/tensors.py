@@ -14,6 +14,8 @@ list with the student's Tensor (build_tensors), this module with torch tensors.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,6 +62,18 @@ def operands(node) -> list[int]:
     if op == "linear":
         return [node[1], node[2], node[3]]
     return [node[1]]
+
+
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """PyTorch on one thread for a while (BLAS too): on these tiny tensors a pool of threads only
+    costs time, and on a busy machine it fights other processes for the cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 # -- arrays on the wire ------------------------------------------------------------------------
