@@ -33,7 +33,7 @@ from grader.checks.tensor_models import (
     torch_mlp,
     torch_steps,
 )
-from grader.checks.tensors import allclose, shape_text, show, unwire, wire
+from grader.checks.tensors import allclose, calling, shape_text, show, unwire, wire
 
 
 @st.composite
@@ -75,8 +75,9 @@ def initialisation(ctx):
         nouts = nouts if whole else nouts[:1]
         payload = {"nin": nin, "seed": seed}
         payload.update({"nouts": nouts} if whole else {"nout": nouts[0]})
-        reply = ctx.sandbox.request("tensor_init", **payload)
         what = f"MLP({nin}, {nouts}, rng)" if whole else f"Linear({nin}, {nouts[0]}, rng)"
+        with calling(what, "Linear.__init__"):
+            reply = ctx.sandbox.request("tensor_init", **payload)
         shapes = mlp_shapes(nin, nouts)
         got = read_params(reply, "params", shapes, f"{what}: W (nin, nout), b (nout,)")
         want = mlp_init(nin, nouts, seed)
@@ -101,15 +102,16 @@ def _mlp_reply(ctx, case):
     x = np.round(rng.uniform(-2, 2, (rows, nin)), 3)
     G = np.round(rng.uniform(0.5, 2.5, (rows, nouts[-1])) * rng.choice((-1, 1), (rows, 1)), 3)
     model = {"kind": "mlp", "nin": nin, "nouts": nouts, "seed": params_seed}
-    reply = ctx.sandbox.request(
-        "tensor_mlp",
-        model=model,
-        params=params_payload(params),
-        x=wire(x),
-        upstream=wire(G),
-        x_tensor=x_tensor,
-    )
     what = f"MLP({nin}, {nouts})"
+    with calling(f"{what} on x of shape {shape_text(x.shape)}", "MLP.__call__"):
+        reply = ctx.sandbox.request(
+            "tensor_mlp",
+            model=model,
+            params=params_payload(params),
+            x=wire(x),
+            upstream=wire(G),
+            x_tensor=x_tensor,
+        )
     check_shapes(reply, mlp_shapes(nin, nouts), param_names(nouts), what)
     return reply, params, x, G, what
 
@@ -214,13 +216,14 @@ def torch_sgd(params, grads, lr, momentum) -> list[list[np.ndarray]]:
 
 def _judge_sgd(ctx, case) -> None:
     params, grads, lr, momentum = case
-    reply = ctx.sandbox.request(
-        "tensor_sgd",
-        params=params_payload(params),
-        grads=[params_payload(step) for step in grads],
-        lr=lr,
-        momentum=momentum,
-    )
+    with calling(f"SGD(lr={lr}, momentum={momentum}).step()", "SGD.step"):
+        reply = ctx.sandbox.request(
+            "tensor_sgd",
+            params=params_payload(params),
+            grads=[params_payload(step) for step in grads],
+            lr=lr,
+            momentum=momentum,
+        )
     want = torch_sgd(params, grads, lr, momentum)
     steps = reply.get("params")
     if not isinstance(steps, list) or len(steps) != len(grads):
@@ -300,16 +303,17 @@ def training_steps(ctx):
     def judge(case):
         nin, nouts, X, y, batches, lr, momentum, seed = case
         params = mlp_init(nin, nouts, seed)
-        reply = ctx.sandbox.request(
-            "tensor_train_steps",
-            model={"kind": "mlp", "nin": nin, "nouts": nouts, "seed": seed},
-            params=params_payload(params),
-            X=wire(X),
-            y=y,
-            batches=batches,
-            lr=lr,
-            momentum=momentum,
-        )
+        with calling(f"a training step of MLP({nin}, {nouts})", "training step"):
+            reply = ctx.sandbox.request(
+                "tensor_train_steps",
+                model={"kind": "mlp", "nin": nin, "nouts": nouts, "seed": seed},
+                params=params_payload(params),
+                X=wire(X),
+                y=y,
+                batches=batches,
+                lr=lr,
+                momentum=momentum,
+            )
         what = f"MLP({nin}, {nouts}), SGD(lr={lr}, momentum={momentum})"
         check_shapes(reply, mlp_shapes(nin, nouts), param_names(nouts), what)
         losses, after = torch_steps(params, X, y, batches, lr, momentum)

@@ -38,7 +38,7 @@ from grader.checks.tensor_models import (
     params_payload,
     read_params,
 )
-from grader.checks.tensors import one_thread, shape_text, show, unwire, wire
+from grader.checks.tensors import calling, one_thread, shape_text, show, unwire, wire
 
 NOUTS = [32, 10]
 EPOCHS, BATCH, LR, MOMENTUM = 15, 32, 0.05, 0.9
@@ -99,7 +99,8 @@ def held_out(kind: str, params: list[np.ndarray], X: np.ndarray, y: np.ndarray) 
 def batches(ctx):
     def judge(case):
         n, size, seed = case
-        reply = ctx.sandbox.request("tensor_batches", n=n, batch_size=size, seed=seed)
+        with calling(f"batches({n}, {size}, np.random.default_rng({seed}))", "batches"):
+            reply = ctx.sandbox.request("tensor_batches", n=n, batch_size=size, seed=seed)
         want = [
             list(b)
             for b in np.array_split(
@@ -141,7 +142,8 @@ def batches(ctx):
 def accuracy(ctx):
     def judge(case):
         logits, y = case
-        reply = ctx.sandbox.request("tensor_accuracy", logits=wire(logits), y=y)
+        with calling(f"accuracy(logits of shape {shape_text(logits.shape)}, y)", "accuracy"):
+            reply = ctx.sandbox.request("tensor_accuracy", logits=wire(logits), y=y)
         got = unwire(reply.get("value"))
         want = float(np.mean(logits.argmax(axis=1) == np.array(y)))
         if isinstance(got, str) or got.shape != () or not close(float(got), want):
@@ -188,9 +190,11 @@ def _train(ctx, kind: str, X, y, params, seed, epochs: int | None) -> dict:
         seed=seed,
         timeout=60,
     )
-    if epochs is None:
-        return ctx.sandbox.request("tensor_epoch", **payload)
-    return ctx.sandbox.request("tensor_fit", epochs=epochs, **payload)
+    what = f"training ({kind}) on {len(X)} digits"
+    with calling(what, "train_epoch" if kind == "mlp" else "conv2d"):
+        if epochs is None:
+            return ctx.sandbox.request("tensor_epoch", **payload)
+        return ctx.sandbox.request("tensor_fit", epochs=epochs, **payload)
 
 
 def judge_losses(what: str, got_raw, want: list[float], rule: str) -> None:

@@ -31,7 +31,7 @@ from grader.checks.ex12 import judge_run
 from grader.checks.properties import for_all
 from grader.checks.strategies import _SEED, arrays, conv_args, pool_args, tie_arrays
 from grader.checks.tensor_judge import judge_case
-from grader.checks.tensors import allclose, close_mask, shape_text, show, unwire, wire
+from grader.checks.tensors import allclose, calling, close_mask, shape_text, show, unwire, wire
 
 CONV_EPOCHS, CONV_THRESHOLD = 3, 0.90
 
@@ -81,14 +81,15 @@ def _windows(draw):
 def im2col(ctx):
     def judge(case):
         x, kh, kw, stride, padding = case
-        reply = ctx.sandbox.request(
-            "tensor_im2col", x=wire(x), kernel=[kh, kw], stride=stride, padding=padding
-        )
-        got, want = unwire(reply.get("value")), torch_im2col(x, kh, kw, stride, padding)
         call = (
             f"im2col(x of shape {shape_text(x.shape)}, kh={kh}, kw={kw}, stride={stride}, "
             f"padding={padding})"
         )
+        with calling(call, "im2col"):
+            reply = ctx.sandbox.request(
+                "tensor_im2col", x=wire(x), kernel=[kh, kw], stride=stride, padding=padding
+            )
+        got, want = unwire(reply.get("value")), torch_im2col(x, kh, kw, stride, padding)
         if isinstance(got, str) or got.shape != want.shape:
             shown = got if isinstance(got, str) else f"shape {shape_text(got.shape)}"
             raise Fail(
@@ -123,21 +124,22 @@ def col2im(ctx):
         Ho, Wo = _out(H, kh, stride, padding), _out(W, kw, stride, padding)
         rng = np.random.default_rng(seed)
         cols = np.round(rng.uniform(-2, 2, (N, Ho, Wo, C * kh * kw)), 3)
-        reply = ctx.sandbox.request(
-            "tensor_im2col",
-            cols=wire(cols),
-            shape=list(x.shape),
-            kernel=[kh, kw],
-            stride=stride,
-            padding=padding,
-        )
-        got, want = unwire(reply.get("value")), torch_col2im(cols, x.shape, kh, kw, stride, padding)
-        if allclose(got, want):
-            return
         call = (
             f"col2im(cols of shape {shape_text(cols.shape)}, {shape_text(x.shape)}, kh={kh}, "
             f"kw={kw}, stride={stride}, padding={padding})"
         )
+        with calling(call, "col2im"):
+            reply = ctx.sandbox.request(
+                "tensor_im2col",
+                cols=wire(cols),
+                shape=list(x.shape),
+                kernel=[kh, kw],
+                stride=stride,
+                padding=padding,
+            )
+        got, want = unwire(reply.get("value")), torch_col2im(cols, x.shape, kh, kw, stride, padding)
+        if allclose(got, want):
+            return
         if isinstance(got, str) or got.shape != want.shape:
             shown = got if isinstance(got, str) else f"shape {shape_text(got.shape)}"
             raise Fail(

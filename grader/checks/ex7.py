@@ -153,6 +153,18 @@ def _called(a, g) -> str:
     )
 
 
+def _returned(result: dict, a, g):
+    """What unbroadcast returned (an array, or a string saying what came), or a Fail when it
+    raised."""
+    if "raised" in result:
+        where = f" ({result.get('where')})" if result.get("where") else ""
+        raise Fail(
+            f"{_called(a, g)} raised {result['raised']}: {result.get('message', '')}{where}",
+            rule="unbroadcast",
+        )
+    return unwire(result.get("value"))
+
+
 @check(
     7,
     2,
@@ -162,7 +174,7 @@ def _called(a, g) -> str:
 def unbroadcast_shape(ctx):
     def judge(cases):
         for (a, g, _), result in zip(cases, _unbroadcast(ctx, cases)):
-            got = unwire(result.get("value"))
+            got = _returned(result, a, g)
             if isinstance(got, str):
                 raise Fail(f"{_called(a, g)}: expected an array, got {got}", rule="unbroadcast")
             if got.shape == tuple(a):
@@ -197,7 +209,7 @@ def unbroadcast_shape(ctx):
 def adjoint(ctx):
     def judge(cases):
         for (a, g, x), result in zip(cases, _unbroadcast(ctx, cases)):
-            got = unwire(result.get("value"))
+            got = _returned(result, a, g)
             want = torch_unbroadcast(g, a)
             if allclose(got, want):
                 continue
@@ -228,7 +240,7 @@ def unbroadcast_edges(ctx):
         cases = [(a, g, x) for a, g, x in cases] + [((), g, x) for _, g, x in cases[:4]]
         cases += [(g.shape, g, g) for _, g, _ in cases[:4]]
         for (a, g, _), result in zip(cases, _unbroadcast(ctx, cases)):
-            got, want = unwire(result.get("value")), torch_unbroadcast(g, a)
+            got, want = _returned(result, a, g), torch_unbroadcast(g, a)
             if result.get("changed"):
                 raise Fail(
                     f"{_called(a, g)} changed the grad array it was given (in place): sum into "

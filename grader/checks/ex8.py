@@ -107,25 +107,35 @@ def max_backward(ctx):
     "permutation of axes.",
 )
 def shape_backward(ctx):
-    _rules(ctx, "reshape", "transpose", examples=6)
+    _rules(ctx, "reshape", "transpose", "transpose", examples=8)
 
 
 @st.composite
 def _twice(draw):
-    """An input used twice by one op (x * x, x + x) or by two ops ((x op y) + x)."""
+    """Every way an input is used twice: x + x and x * x (one op, both operands), and
+    (x + y) + x and (x * y) * x (two ops), shapes that broadcast, all summed into one output."""
     (a, b), _ = draw(broadcastable_pairs())
-    x, y = draw(arrays(a)), draw(arrays(b))
-    op = draw(st.sampled_from(["add", "mul"]))
-    if draw(st.booleans()):
-        return [["x", 0], [op, 0, 0]], [x], draw(_SEED)
-    return [["x", 0], ["x", 1], [op, 0, 1], ["add", 2, 0]], [x, y], draw(_SEED)
+    nodes = [
+        ["x", 0],
+        ["x", 1],
+        ["add", 0, 0],  # 2: x + x
+        ["mul", 0, 0],  # 3: x * x
+        ["add", 0, 1],  # 4: x + y
+        ["add", 4, 0],  # 5: (x + y) + x
+        ["mul", 0, 1],  # 6: x * y
+        ["mul", 6, 0],  # 7: (x * y) * x
+        ["add", 2, 3],
+        ["add", 8, 5],
+        ["add", 9, 7],
+    ]
+    return nodes, [draw(arrays(a)), draw(arrays(b))], draw(_SEED)
 
 
 @check(
     8,
     1,
     "an input used twice accumulates its grads (+=)",
-    hint="x * x and (x * y) + x use x twice: each use adds its share into x.grad with +=.",
+    hint="x * x and (x * y) * x use x twice: each use adds its share into x.grad with +=.",
 )
 def used_twice(ctx):
     for_all(ctx, _twice(), lambda case: judge_case(ctx, case), 4)

@@ -176,7 +176,7 @@ def role(expr: TensorExpr, c: int, j: int, values: list) -> str:
         text += (
             f", broadcast along {axes_text(axes)} to the result's {shape_text(out)}"
             if axes
-            else f", not broadcast: the result's shape is {shape_text(out)} too"
+            else f", broadcast along no axis: the result's shape is {shape_text(out)} too"
         )
     elif op == "matmul":
         batch = broadcast_axes(shape[:-2], out[:-2]) if len(shape) > 1 else []
@@ -188,6 +188,8 @@ def role(expr: TensorExpr, c: int, j: int, values: list) -> str:
         text += f" to the result's {shape_text(out)}"
     elif op == "transpose":
         text += f", its axes permuted by axes={tuple(node[2])} to {shape_text(out)}"
+    elif op == "linear" and ins.index(j) == 2:
+        text += f", added to every row: broadcast along axis 0 to the result's {shape_text(out)}"
     elif op == "cross_entropy":
         text += "; the loss, their mean, is a number"
     elif op in ("reshape", "log_softmax", "max_pool2d", "conv2d", "linear"):

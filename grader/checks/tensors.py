@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from grader.checks.checking import TORCH_ABS, TORCH_REL, Fail
+from grader.sandbox import OutOfTime, StudentError, UnreadableReply
 from grader.sandbox.worker.ops import BINARY, UNARY, WITH_CONSTANT
 
 REDUCTIONS = ("sum", "mean", "max")
@@ -74,6 +75,19 @@ def one_thread() -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(threads)
+
+
+@contextlib.contextmanager
+def calling(what: str, rule: str) -> Iterator[None]:
+    """An exception from the student's code while the grader calls one function of theirs (not
+    a stub's NotImplementedError): a wrong answer that names the call, its inputs, the line."""
+    try:
+        yield
+    except StudentError as exc:
+        if exc.not_implemented or isinstance(exc, (OutOfTime, UnreadableReply)):
+            raise
+        where = f" ({exc.where})" if exc.where else ""
+        raise Fail(f"{what} raised {exc.kind}: {exc.message}{where}", rule=rule) from None
 
 
 # -- arrays on the wire ------------------------------------------------------------------------
