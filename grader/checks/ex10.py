@@ -22,7 +22,7 @@ from grader.checks.tensor_judge import judge_case
 
 @st.composite
 def _log_softmax(draw, scale: float = 1.0):
-    s = draw(array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4))
+    s = draw(array_shapes(min_dims=2, max_dims=3, min_side=1, max_side=4))
     axis = draw(st.integers(-len(s), len(s) - 1))
     x = draw(arrays(s, -3.0, 3.0)) * scale
     return [["x", 0], ["log_softmax", 0, axis]], [x], draw(_SEED)
@@ -76,5 +76,5 @@ def large_logits(ctx):
     hint="backward() may run more than once on one graph: copy probs before changing it.",
 )
 def twice(ctx):
-    cases = st.one_of(_cross_entropy(), _log_softmax())
-    for_all(ctx, cases, lambda case: judge_case(ctx, case, twice=True), 4)
+    cases = st.one_of(_cross_entropy(), _cross_entropy(), _log_softmax())
+    for_all(ctx, cases, lambda case: judge_case(ctx, case, twice=True), 6)

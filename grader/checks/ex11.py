@@ -39,7 +39,7 @@ from grader.checks.tensors import allclose, calling, shape_text, show, unwire, w
 @st.composite
 def _linear(draw):
     n, nin, nout = draw(st.integers(1, 5)), draw(st.integers(1, 4)), draw(st.integers(1, 4))
-    leaf = draw(st.sampled_from(["x", "data"]))  # x a Tensor, or plain data (no grad)
+    leaf = draw(st.sampled_from(["x", "x", "data"]))  # x a Tensor, or plain data (no grad)
     nodes = [[leaf, 0], ["x", 1], ["x", 2], ["linear", 0, 1, 2]]
     inputs = [draw(arrays((n, nin))), draw(arrays((nin, nout))), draw(arrays((nout,)))]
     return nodes, inputs, draw(_SEED)
@@ -198,7 +198,9 @@ def _sgd(draw, steps: int):
     params = [draw(arrays(s)) for s in shapes]
     grads = [[draw(upstreams(s)) for s in shapes] for _ in range(steps)]
     lr = round(draw(st.floats(0.01, 0.5)), 3)
-    momentum = draw(st.sampled_from([0.0, 0.5, 0.9, round(draw(st.floats(0.1, 0.95)), 2)]))
+    # plain SGD (momentum 0) once in a while; with momentum mostly, where velocity matters
+    choices = [0.9, 0.5, round(draw(st.floats(0.1, 0.95)), 2), 0.0 if steps == 1 else 0.8]
+    momentum = draw(st.sampled_from(choices))
     return params, grads, lr, momentum
 
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from grader.checks.checking import Fail, check
 from grader.checks.properties import for_all
-from grader.checks.strategies import arrays, broadcastable_pairs, clashing_pairs
+from grader.checks.strategies import arrays, broadcastable_pairs, clashing_pairs, crossed_pairs
 from grader.checks.tensors import (
     allclose,
     axes_text,
@@ -28,7 +28,7 @@ from grader.checks.tensors import (
 )
 
 BATCH = 12
-EXAMPLES = 2  # lists of BATCH cases each: a request per list, shrunk on a failure
+EXAMPLES = 3  # lists of BATCH cases each: a request per list, shrunk on a failure
 SCALARS = [((), ()), ((), (3,)), ((2, 1), ()), ((1,), ()), ((), (1, 1))]
 
 
@@ -79,11 +79,13 @@ def broadcast_pairs(ctx):
             call = f"broadcast_shape({shape_text(a)}, {shape_text(b)})"
             if "shape" in result and len(result["shape"]) == len(want):
                 axis = next(i for i, (p, q) in enumerate(zip(result["shape"], want)) if p != q)
-                why = f"; at {_why(a, b, axis)}"
-            elif "shape" in result:
-                why = f"; the result has as many axes as the longer shape, {len(want)}"
-            else:
-                why = ""
+            else:  # the axis where the shorter shape's padding matters, or the first
+                n = len(want)
+                pa, pb = (1,) * (n - len(a)) + tuple(a), (1,) * (n - len(b)) + tuple(b)
+                axis = next((i for i, (p, q) in enumerate(zip(pa, pb)) if p != q), 0)
+            why = f"; at {_why(a, b, axis)}" if want else ""
+            if "shape" in result and len(result["shape"]) != len(want):
+                why += f"; the result has as many axes as the longer shape, {len(want)}"
             raise Fail(
                 f"{call}: expected {shape_text(want)}, got {_shown(result)}{why}",
                 rule="broadcast_shape",
@@ -127,7 +129,8 @@ def clashing(ctx):
 def _unbroadcast_cases(draw, size: int = BATCH // 2):
     """[(input shape, grad of the broadcast result's shape, x of the input's shape)]."""
     cases = []
-    for (a, _), result in draw(st.lists(broadcastable_pairs(), min_size=size, max_size=size)):
+    pairs = st.one_of(crossed_pairs(), crossed_pairs(), broadcastable_pairs())
+    for (a, _), result in draw(st.lists(pairs, min_size=size, max_size=size)):
         cases.append((a, draw(arrays(result)), draw(arrays(a))))
     return cases
 

@@ -14,14 +14,15 @@ exercise 7's unbroadcast, which + and * call; the last check also runs Tensor.ba
 from __future__ import annotations
 
 from hypothesis import strategies as st
+from hypothesis.extra.numpy import array_shapes
 
 from grader.checks.checking import check
 from grader.checks.properties import for_all
 from grader.checks.strategies import (
     _SEED,
-    any_op_case,
     arrays,
     broadcastable_pairs,
+    every_op_case,
     shapes,
     tensor_expressions,
 )
@@ -30,8 +31,14 @@ from grader.checks.tensor_judge import judge_case
 EXAMPLES = 5
 
 
-def _rules(ctx, *ops: str, examples: int = EXAMPLES) -> None:
-    for_all(ctx, any_op_case(*ops), lambda case: judge_case(ctx, case), examples)
+def _rules(ctx, *ops, examples: int = EXAMPLES) -> None:
+    """Each example tries every op of `ops` once, each on its own drawn case."""
+
+    def judge(cases):
+        for case in cases:
+            judge_case(ctx, case)
+
+    for_all(ctx, every_op_case(*ops), judge, examples)
 
 
 @check(
@@ -61,7 +68,7 @@ def mul_backward(ctx):
     hint="out = x**n: n * x**(n - 1) * out.grad; a plain number becomes a Tensor of shape ().",
 )
 def pow_backward(ctx):
-    _rules(ctx, "pow", "radd", "rsub", "rmul", "rdiv", "addc", "mulc")
+    _rules(ctx, "pow", "radd", "rsub", "rmul", "rdiv", "addc", "mulc", examples=3)
 
 
 @check(8, 2, "exp, log and tanh backward", hint="e**x = out.data; 1 / x; 1 - out.data**2.")
@@ -81,12 +88,22 @@ def relu_backward(ctx):
 
 @check(
     8,
-    2,
-    "sum and mean backward, over any axes, with and without keepdims",
+    1,
+    "sum backward, over any axes, with and without keepdims",
     hint="out.grad goes back to every entry it summed: put the reduced axes back, size 1.",
 )
-def sum_mean_backward(ctx):
-    _rules(ctx, "sum", "mean", examples=8)
+def sum_backward(ctx):
+    _rules(ctx, "sum", ("sum", "keep"), ("sum", "inner"), examples=4)
+
+
+@check(
+    8,
+    1,
+    "mean backward, over any axes, with and without keepdims",
+    hint="a mean is a sum divided by the count of entries averaged into each output entry.",
+)
+def mean_backward(ctx):
+    _rules(ctx, "mean", ("mean", "keep"), ("mean", "inner"), examples=4)
 
 
 @check(
@@ -96,7 +113,7 @@ def sum_mean_backward(ctx):
     hint="a mask of the entries equal to their maximum; k tied entries get 1/k of it each.",
 )
 def max_backward(ctx):
-    _rules(ctx, "max", examples=8)
+    _rules(ctx, "max", ("max", "keep"), ("max", "inner"), examples=5)
 
 
 @check(
@@ -107,7 +124,7 @@ def max_backward(ctx):
     "permutation of axes.",
 )
 def shape_backward(ctx):
-    _rules(ctx, "reshape", "transpose", "transpose", examples=8)
+    _rules(ctx, "reshape", "transpose", examples=6)
 
 
 @st.composite
@@ -164,9 +181,37 @@ def random_tensors(ctx):
 )
 def memory(ctx):
     # judge_tensors checks memory on every case once the grads are right; these cases are the
-    # ones that expose it: same shapes (unbroadcast may return out.grad itself), views
-    cases = st.one_of(any_op_case("add", "mul", "reshape", "transpose", "exp"), _expression_cases())
+    # ones that expose it: every rule once, on equal shapes (unbroadcast may return out.grad
+    # itself), through views (reshape, transpose)
+    cases = st.one_of(_every_rule(), _every_rule(), _expression_cases())
     for_all(ctx, cases, lambda case: judge_case(ctx, case), 6)
+
+
+@st.composite
+def _every_rule(draw):
+    """Each of exercise 8's rules once, in one expression of two inputs of one shape."""
+    s = draw(array_shapes(min_dims=2, max_dims=3, min_side=1, max_side=3))
+    perm = [*range(1, len(s)), 0]
+    nodes = [
+        ["x", 0],
+        ["x", 1],
+        ["add", 0, 1],
+        ["exp", 2],
+        ["mul", 3, 1],
+        ["reshape", 4, [-1]],
+        ["log", 5],
+        ["reshape", 6, list(s)],
+        ["transpose", 7, perm],
+        ["tanh", 8],
+        ["relu", 9],
+        ["pow", 10, 2],
+        ["max", 11, 0, True],
+        ["mean", 12, None, False],
+        ["sum", 11, None, False],
+        ["add", 13, 14],
+    ]
+    x1 = draw(arrays(s, 0.5, 2.0))  # exp(x0 + x1) * x1 > 0: log's input stays positive
+    return nodes, [draw(arrays(s)), x1], draw(_SEED)
 
 
 @st.composite

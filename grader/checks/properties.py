@@ -139,6 +139,11 @@ def random_expressions(
             ) from None
 
 
+class _EnoughShrinking(BaseException):
+    """Raised to stop hypothesis's search for a smaller failing example (not an Exception, so
+    that hypothesis neither records it as a failure nor replays anything)."""
+
+
 def for_all(
     ctx: Context, strategy, judge: Callable, examples: int = 15, shrink_calls: int = 40
 ) -> None:
@@ -147,8 +152,8 @@ def for_all(
     example's Fail is raised. The tensor checks' counterpart of random_expressions.
 
     Shrinking may try hundreds of examples, each a request; after `shrink_calls` of them the
-    latest real failure (the smallest found so far) is given as the answer to every further
-    try, which ends the search at once with that failure's message."""
+    search stops (a BaseException, which hypothesis lets through at once) and the latest real
+    failure, the smallest found so far, is the check's."""
     from hypothesis import HealthCheck, Phase, given, seed, settings
     from hypothesis.configuration import set_hypothesis_home_dir
     from hypothesis.errors import Flaky
@@ -176,7 +181,7 @@ def for_all(
         if failed:
             calls[0] += 1
             if calls[0] > shrink_calls:
-                raise failed[-1]
+                raise _EnoughShrinking
         try:
             judge(example)
         except Fail as exc:
@@ -192,6 +197,8 @@ def for_all(
     with quiet[0], quiet[1], one_thread():
         try:
             prop()
+        except _EnoughShrinking:
+            raise failed[-1] from None
         except Flaky as exc:
             raise Fail(
                 "your code gave different answers for the same input on two runs: something in "

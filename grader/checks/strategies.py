@@ -86,6 +86,29 @@ def _broadcasts(a, b) -> bool:
     return True
 
 
+@st.composite
+def crossed_pairs(draw):
+    """((a, b), result) where a and b are each repeated along an axis of the result that the
+    other fills (2 to 4 axes of sizes 2 and 3): both gradients must be summed back, so a rule
+    that forgets one operand's unbroadcast fails on every such pair. The operand whose axis
+    comes first lacks it half the time (with the axes before it), instead of having size 1."""
+    result = draw(array_shapes(min_dims=2, max_dims=4, min_side=2, max_side=3))
+    n = len(result)
+    i = draw(st.integers(0, n - 1))
+    j = draw(st.integers(0, n - 2))
+    j = j + 1 if j >= i else j  # i != j: a is 1 at i and full at j, b the other way round
+    pair = []
+    for own, other in ((i, j), (j, i)):
+        ones = draw(st.integers(0, 2**n - 1))
+        shape = [
+            1 if k == own or (ones >> k & 1 and k != other) else s for k, s in enumerate(result)
+        ]
+        if own < other and draw(st.booleans()):
+            shape = shape[own + 1 :]  # missing: the axes up to `own` are added by broadcasting
+        pair.append(tuple(shape))
+    return tuple(pair), np.broadcast_shapes(*pair)
+
+
 # pairs of shapes that do not broadcast (sizes 1 to 4, so that 2 meets 3 and 4)
 clashing_pairs = st.tuples(
     array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=4),
@@ -270,10 +293,14 @@ def away_from_zero(draw, shape, low: float = 0.5, high: float = 2.0):
 
 
 @st.composite
-def op_cases(draw, op: str):
-    """`op` alone on drawn shapes and values: ([["x", 0], ..., [op, ...]], inputs, seed)."""
+def op_cases(draw, op: str, variant: str = "any"):
+    """`op` alone on drawn shapes and values: ([["x", 0], ..., [op, ...]], inputs, seed).
+
+    A reduction's `variant`: "any" axes and keepdims; "keep": keepdims=True; "inner": the
+    last axis of 2 or more, keepdims=False, every size 2 or 3 (where out.grad, lacking the
+    reduced axis, would broadcast along the wrong one)."""
     if op in ("add", "sub", "mul", "div"):
-        (a, b), _ = draw(broadcastable_pairs())
+        (a, b), _ = draw(st.one_of(crossed_pairs(), crossed_pairs(), broadcastable_pairs()))
         y = draw(away_from_zero(b) if op == "div" else arrays(b))
         return [["x", 0], ["x", 1], [op, 0, 1]], [draw(arrays(a)), y], draw(_SEED)
     s = draw(shapes)
@@ -292,9 +319,16 @@ def op_cases(draw, op: str):
         x = draw(away_from_zero(s) if op == "rdiv" else arrays(s))
         return [["x", 0], [op, 0, c]], [x], draw(_SEED)
     if op in ("sum", "mean", "max"):
+        if op == "max" or variant != "any":  # 2 axes at least: ties in one row, not another
+            side = 2 if variant == "inner" else 1
+            s = draw(array_shapes(min_dims=2, max_dims=4, min_side=side, max_side=3))
         x = draw(tie_arrays(s) if op == "max" else arrays(s))
-        node = [op, 0, draw(axes_of(len(s))), draw(st.booleans())]
-        return [["x", 0], node], [x], draw(_SEED)
+        axis, keep = draw(axes_of(len(s))), draw(st.booleans())
+        if variant == "inner":
+            axis, keep = len(s) - 1, False
+        elif variant == "keep":
+            keep = True
+        return [["x", 0], [op, 0, axis, keep]], [x], draw(_SEED)
     if op == "reshape":
         return [["x", 0], ["reshape", 0, list(draw(reshapes(s)))]], [draw(arrays(s))], draw(_SEED)
     if op == "transpose":
@@ -308,5 +342,7 @@ def op_cases(draw, op: str):
     raise ValueError(f"no cases for {op}")
 
 
-def any_op_case(*ops: str):
-    return st.one_of(*[op_cases(op) for op in ops])
+def every_op_case(*specs):
+    """A case of each op, every example: (case of specs[0], case of specs[1], ...); a spec is
+    an op, or (op, variant)."""
+    return st.tuples(*[op_cases(*((s,) if isinstance(s, str) else s)) for s in specs])

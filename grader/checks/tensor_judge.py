@@ -69,6 +69,14 @@ def judge_tensors(
                 rule=rule_of(node),
             )
     if reply.get("raised"):
+        seed = unwire(reply["raised"].get("seed")) if "seed" in reply["raised"] else None
+        if seed is not None and not allclose(seed, np.ones(want_data[-1].shape)):
+            raise Fail(
+                f"backward() must seed the output's grad with ones of its shape "
+                f"{shape_text(want_data[-1].shape)}: d(out)/d(out) = 1 for every entry. Got "
+                f"{_value(seed)}, and then a rule raised: {reply['raised'].get('message')}",
+                rule="seed",
+            )
         raise _raised(expr, reply["raised"], want_data)
     grads = [None if g is None else unwire(g) for g in _list(reply, "grads", n)]
     wrong = [
@@ -77,17 +85,21 @@ def judge_tensors(
         if node[0] != "data" and not allclose(grads[i], want_grads[i])
     ]
     if wrong:
+        if reply.get("shared"):  # one grad array for two nodes: what made the grads wrong
+            _memory(expr, reply, want_data)
         raise _wrong_grad(ctx, expr, max(wrong), grads, want_data, want_grads, G, mode)
-    _memory(expr, reply)
+    _memory(expr, reply, want_data)
     if twice:
         again = [None if g is None else unwire(g) for g in _list(reply, "grads_again", n)]
         for i, node in enumerate(expr.nodes):
             if node[0] != "data" and not allclose(again[i], want_grads[i]):
+                users = expr.consumers(i)
+                named = role(expr, users[0], i, want_data) if len(users) == 1 else expr.text(i)
                 raise Fail(
                     f"a second backward pass, after every grad was set back to zeros, gave "
-                    f"another grad for {expr.text(i)}: {_value(again[i])}, expected "
-                    f"{_value(want_grads[i])}. A rule changed, in place, an array it keeps for "
-                    "the next pass (copy it before changing it)",
+                    f"another grad for {named}: {_value(again[i])}, expected "
+                    f"{_value(want_grads[i])}. {_consumer_rules(expr, i)} backward changed, in "
+                    "place, an array it keeps for the next pass (copy it before changing it)",
                     rule=_consumer_rules(expr, i),
                 )
 
@@ -190,9 +202,18 @@ def role(expr: TensorExpr, c: int, j: int, values: list) -> str:
         text += f", its axes permuted by axes={tuple(node[2])} to {shape_text(out)}"
     elif op == "linear" and ins.index(j) == 2:
         text += f", added to every row: broadcast along axis 0 to the result's {shape_text(out)}"
+    elif op == "linear":
+        text += (
+            f"; the result's shape is {shape_text(out)}: rows along axis 0, outputs along axis 1"
+        )
+    elif op in ("conv2d", "max_pool2d"):
+        text += (
+            f"; the result's shape is {shape_text(out)}: channels along axis 1, each image "
+            "along axes 2 and 3"
+        )
     elif op == "cross_entropy":
         text += "; the loss, their mean, is a number"
-    elif op in ("reshape", "log_softmax", "max_pool2d", "conv2d", "linear"):
+    elif op in ("reshape", "log_softmax"):
         text += f"; the result's shape is {shape_text(out)}"
     return f"{expr.text(j)} ({text})"
 
@@ -253,10 +274,11 @@ def _wrong_grad(ctx, expr, j, grads, values, want, G, mode) -> Fail:
     else:
         rules = sorted({rule_of(expr.nodes[c]) for c in consumers})
         rule = " or ".join(f"`{r}`" for r in rules)
+        uses = "; ".join(f"in {expr.text(c)}: {role(expr, c, j, values)}" for c in consumers[:3])
         head = (
-            f"{expr.text(j)} (shape {shape_text(values[j].shape)}) feeds {len(consumers)} "
-            f"operations and its grad is wrong: it must be the sum of every use's share. "
-            f"Check {rule} backward, and that each adds with `+=`"
+            f"{expr.text(j)} feeds {len(consumers)} operations and its grad is wrong: it must "
+            f"be the sum of every use's share. Check {rule} backward, and that each adds with "
+            f"`+=`\n    its uses: {uses}"
         )
     lines = [head, _where(got, want[j])]
     lead, label = _window(got, want[j])
@@ -327,7 +349,7 @@ def finite_differences(ctx, expr: TensorExpr, j: int, value: np.ndarray, G) -> n
     return np.array(fd).reshape(value.shape)
 
 
-def _memory(expr: TensorExpr, reply: dict) -> None:
+def _memory(expr: TensorExpr, reply: dict, values: list) -> None:
     """Inputs unchanged, no data changed by the backward pass, no grad sharing memory."""
     changed = reply.get("inputs_changed") or []
     if changed:
@@ -350,16 +372,22 @@ def _memory(expr: TensorExpr, reply: dict) -> None:
             )
     for kind, i, k in _pairs(reply.get("shared"), len(expr.nodes)):
         what = "grad" if kind == "grad" else "data"
-        rules = [rule_of(expr.nodes[c]) for c in expr.consumers(i)]
-        if kind == "grad" and k in expr.consumers(i):
-            rules = [rule_of(expr.nodes[k])]
-        rule = " or ".join(f"`{r}`" for r in dict.fromkeys(rules)) or "backward()"
+        users = expr.consumers(i)
+        if kind == "grad" and i in expr.consumers(k):  # the grad of k's input is k's own
+            i, k = k, i
+            users = expr.consumers(i)
+        named = f"{expr.text(i)}"
+        shared = [c for c in users if kind == "grad" and (c == k or k in operands(expr.nodes[c]))]
+        if shared:  # one rule gave out.grad to its input, or one array to two of its inputs
+            users = shared[:1]
+            named = role(expr, shared[0], i, values)
+        rule = " or ".join(f"`{r}`" for r in dict.fromkeys(rule_of(expr.nodes[c]) for c in users))
         raise Fail(
-            f"the grad of {expr.text(i)} and the {what} of {expr.text(k)} are one array (they "
-            f"share memory): a grad must be an array of its own. {rule} backward assigned an "
-            "array (`self.grad = out.grad`, or a view of it) where it must add into self.grad "
-            "(`self.grad += ...`)",
-            rule=rule,
+            f"the grad of {named} and the {what} of {expr.text(k)} are one array (they share "
+            f"memory): a grad must be an array of its own. {rule or 'backward()'} backward "
+            "assigned an array (`self.grad = out.grad`, or a view of it) where it must add "
+            "into self.grad (`self.grad += ...`)",
+            rule=rule or "backward()",
         )
 
 

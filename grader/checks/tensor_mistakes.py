@@ -120,6 +120,9 @@ def _mistakes(node, j: int, values: list, g: np.ndarray) -> dict:
             out["giving only the first tied maximum the gradient (as torch.amax, they share)"] = (
                 _first_max(x, dims) * gk
             )
+            out["counting the tied maxima over the whole array, not over each reduced slice"] = (
+                mask * gk / max(int(mask.sum()), 1)
+            )
     if op == "transpose":
         out[f"moving out.grad back with axes={tuple(node[2])}, not its inverse"] = g.transpose(
             node[2]

@@ -140,6 +140,20 @@ def walk(root, upstream, blame=False):
             raise RuleFailed(v, exc) from exc
 
 
+def _blaming(v, rule):
+    def _backward():
+        try:
+            rule()
+        except NotImplementedError:
+            raise
+        except RuleFailed:
+            raise
+        except Exception as exc:
+            raise RuleFailed(v, exc) from exc
+
+    return _backward
+
+
 class RuleFailed(Exception):
     def __init__(self, node, exc):
         super().__init__(str(exc))
@@ -210,7 +224,14 @@ def do_tensor_graph(req):
         return {"data": data}
     before = _snapshot(built, Tensor)
     if req.get("mode") == "backward":
-        out.backward()
+        for v in topological(out):  # each rule says whose it is if it raises
+            v._backward = _blaming(v, v._backward)
+        try:
+            out.backward()
+        except RuleFailed as failed:
+            raised = _raised(failed, built)
+            raised["seed"] = from_array(out.grad)  # what backward() seeded the output with
+            return {"data": data, "raised": raised}
     else:
         try:
             walk(out, to_array(req["upstream"]), blame=True)
