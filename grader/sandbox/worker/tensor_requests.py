@@ -246,10 +246,10 @@ def do_tensor_graph(req):
     ]
     reply["shared"] = sharing(built, Tensor)
     if req.get("twice"):
-        # every grad back to zeros, then the same pass again: it must give the same grads
-        for v in built:
-            if _is_tensor(v, Tensor):
-                v.grad = np.zeros(np.shape(v.data))
+        # every grad back to zeros (the nodes a composition made too: a - b's -b), then the
+        # same pass again: it must give the same grads
+        for v in topological(out):
+            v.grad = np.zeros(np.shape(v.data))
         if req.get("mode") == "backward":
             out.backward()
         else:
