@@ -6,7 +6,8 @@ Writes a synthetic class (tools/synthetic_class.py), then, in the same run:
 1. grades it on exercises 1-4 with --jobs 1 and with --jobs 2, and prints submissions per
    minute for each, seconds per submission, and the ratio. Goals: --jobs 2 at least 1.7 times
    --jobs 1, and at most 0.5 s per submission with --jobs 2. Then on every exercise (training
-   included) with --jobs 2: at most 1.0 s per submission.
+   included) with --jobs 2: at most 1.0 s per submission; and on part two's exercises (7-13,
+   the Tensor engine) alone, with --jobs 2: at most 1.0 s per submission.
 2. grades a sample of it twice, on exercise 1 and on every exercise: a separate `grade`
    command per student (torch imported once per student), and one batch with --jobs 1 (torch
    imported once per grading process), and prints the cost per submission of each.
@@ -26,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tools import generate_course as generate  # noqa: E402
 from tools.synthetic_class import write_class  # noqa: E402
 
 GRADE = [sys.executable, "-m", "grader.cli"]
@@ -77,6 +79,19 @@ def main() -> None:
             f"every exercise, --jobs 2: {every:6.1f} s, {every / n:.3f} s per submission "
             f"(goal <= 1.0), beside {walls[2] / n:.3f} for exercises 1-4"
         )
+        # part two alone (the Tensor engine, 7-13): its share of the above
+        if "tensor.py" in generate.MODULES:
+            part_two = [f"--exercise={e}" for e in range(7, 14)]
+            out = tmp / "grades-tensor"
+            tensor = timed(
+                [*GRADE, "batch", str(tmp / "class"), "--out", str(out), *part_two, "--jobs=2"]
+            )
+            print(
+                f"exercises 7-13, --jobs 2: {tensor:6.1f} s, {tensor / n:.3f} s per submission "
+                "(goal <= 1.0)"
+            )
+        else:
+            print("exercises 7-13: not timed (the generator's MODULES has no tensor.py yet)")
 
         sample = tmp / "sample"
         sample.mkdir()

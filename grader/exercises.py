@@ -12,4 +12,13 @@ EXERCISES = {
     4: "Neurons, layers and the MLP",
     5: "Training on two moons",
     6: "Mean squared error and minibatches",
+    # part two: the Tensor engine (reference/micrograd/tensor.py, tensor_nn.py, tensor_train.py,
+    # conv.py)
+    7: "Broadcasting: result shapes and unbroadcast",
+    8: "Tensor rules: elementwise, reductions, reshape, transpose; backward()",
+    9: "Matrix products",
+    10: "Log-softmax and cross-entropy",
+    11: "Linear layers, the MLP and SGD with momentum",
+    12: "Training on handwritten digits",
+    13: "Convolution and max-pooling",
 }

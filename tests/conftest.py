@@ -85,6 +85,7 @@ SHARED_FIXTURES = {
     "test_receipt.py",
     "test_report_page.py",
     "test_synthetic_class.py",
+    "test_tensor_grading.py",
 }
 
 

@@ -137,3 +137,71 @@ def random_expressions(
                 "something in it depends on an order that changes (iterating over a set?) or "
                 f"keeps state between calls ({type(exc).__name__})"
             ) from None
+
+
+class _EnoughShrinking(BaseException):
+    """Raised to stop hypothesis's search for a smaller failing example (not an Exception, so
+    that hypothesis neither records it as a failure nor replays anything)."""
+
+
+def for_all(
+    ctx: Context, strategy, judge: Callable, examples: int = 15, shrink_calls: int = 40
+) -> None:
+    """judge(example) for `examples` draws of `strategy`, seeded by the course's secret for
+    this check; on a Fail, hypothesis shrinks towards the smallest failing example and that
+    example's Fail is raised. The tensor checks' counterpart of random_expressions.
+
+    Shrinking may try hundreds of examples, each a request; after `shrink_calls` of them the
+    search stops (a BaseException, which hypothesis lets through at once) and the latest real
+    failure, the smallest found so far, is the check's."""
+    from hypothesis import HealthCheck, Phase, given, seed, settings
+    from hypothesis.configuration import set_hypothesis_home_dir
+    from hypothesis.errors import Flaky
+
+    without_local_constants()
+    set_hypothesis_home_dir(_hypothesis_home())
+    stop: list[BaseException] = []
+    failed: list[Fail] = []  # the latest real failure
+    calls = [0]  # judged since the first failure
+
+    @settings(
+        max_examples=examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        report_multiple_bugs=False,
+        phases=[Phase.generate, Phase.shrink],
+        suppress_health_check=list(HealthCheck),
+    )
+    @seed(course.seed_for(ctx.purpose))
+    @given(strategy)
+    def prop(example):
+        if stop:
+            raise stop[0]
+        if failed:
+            calls[0] += 1
+            if calls[0] > shrink_calls:
+                raise _EnoughShrinking
+        try:
+            judge(example)
+        except Fail as exc:
+            failed.append(exc)
+            raise
+        except (WorkerFailed, StudentError) as exc:  # not a smaller example's business
+            stop.append(exc)
+            raise _EnoughShrinking from None
+
+    from grader.checks.tensors import one_thread
+
+    quiet = contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO())
+    with quiet[0], quiet[1], one_thread():
+        try:
+            prop()
+        except _EnoughShrinking:
+            raise (stop or failed)[-1] from None
+        except Flaky as exc:
+            raise Fail(
+                "your code gave different answers for the same input on two runs: something in "
+                f"it depends on an order that changes, or keeps state between calls "
+                f"({type(exc).__name__})"
+            ) from None

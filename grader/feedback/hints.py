@@ -29,6 +29,7 @@ import tempfile
 from pathlib import Path
 
 from grader.feedback import results as R
+from grader.feedback import tensor_hints
 
 # rule -> (nudge, formula)
 RULES: dict[str, tuple[str, str]] = {
@@ -238,11 +239,13 @@ def ladder(res: R.CheckResult) -> tuple[str, str] | None:
     or, for a check named "<rule> backward" that failed with no rule (the student's code
     raised), by that rule."""
     name = f"exercise-{res.exercise}: {res.name}"
-    if name in CHECKS:
-        return CHECKS[name]
+    # part two's rules share names with part one's (+, *), not their formulas
+    checks, rules = (CHECKS, RULES) if res.exercise < tensor_hints.FIRST else tensor_hints.TABLES
+    if name in checks:
+        return checks[name]
     for rule in [res.rule, *re.findall(r"`([^`]+)`", res.rule), res.name.removesuffix(" backward")]:
-        if rule in RULES:
-            return RULES[rule]
+        if rule in rules:
+            return rules[rule]
     return None
 
 

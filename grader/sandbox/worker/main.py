@@ -8,7 +8,8 @@ another (their descriptors come as arguments).
 A reply carries numbers only; every verdict is reached in the grader's process.
 
 Standard library only: this package (main.py with the engine's requests, student.py, training.py,
-ops.py, graph.py) is the one part of the grader that student code can see.
+ops.py, graph.py, and tensor_requests.py and tensor_training.py for part two, which import numpy
+inside their handlers) is the one part of the grader that student code can see.
 """
 
 import gc
@@ -16,7 +17,7 @@ import json
 import os
 import sys
 
-from . import student
+from . import student, tensor_requests, tensor_training
 from .graph import build, topological
 from .student import CREATED, StudentError, backprop, grads, plain, value_class
 from .training import (
@@ -137,6 +138,20 @@ HANDLERS = {
     "slopes": do_slopes,
     "batches": do_batches,
     "minibatch": do_minibatch,
+    # part two, the Tensor engine (tensor_requests.py, tensor_training.py)
+    "tensor_graph": tensor_requests.do_tensor_graph,
+    "tensor_forward": tensor_requests.do_tensor_forward,
+    "tensor_broadcast_shape": tensor_requests.do_tensor_broadcast_shape,
+    "tensor_unbroadcast": tensor_requests.do_tensor_unbroadcast,
+    "tensor_im2col": tensor_requests.do_tensor_im2col,
+    "tensor_init": tensor_training.do_tensor_init,
+    "tensor_mlp": tensor_training.do_tensor_mlp,
+    "tensor_sgd": tensor_training.do_tensor_sgd,
+    "tensor_train_steps": tensor_training.do_tensor_train_steps,
+    "tensor_batches": tensor_training.do_tensor_batches,
+    "tensor_accuracy": tensor_training.do_tensor_accuracy,
+    "tensor_epoch": tensor_training.do_tensor_epoch,
+    "tensor_fit": tensor_training.do_tensor_fit,
 }
 
 
