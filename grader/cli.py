@@ -403,9 +403,8 @@ def verify_command(results: Path, submission: Path, extra_checks: Path | None) -
     Exit status: 0 same, 1 different, 2 cannot verify (RESULTS unreadable or without a
     receipt, SUBMISSION missing, bad --extra-checks).
     """
-    import tempfile
-
     from grader.classroom import receipt
+    from grader.submissions.scratch import scratch_folder
 
     try:
         old = json.loads(results.read_text(encoding="utf-8"))
@@ -424,7 +423,7 @@ def verify_command(results: Path, submission: Path, extra_checks: Path | None) -
     except ExtraChecksError as exc:
         click.echo(f"cannot verify: {exc}", err=True)
         sys.exit(2)
-    with tempfile.TemporaryDirectory(prefix="grade-verify-") as tmp:
+    with scratch_folder("micrograd-verify-") as tmp:
         report = grade_submission(submission, exercises, Path(tmp), extra=extra)
         new = results_with_receipt(report, submission, exercises, extra_checks)
     differences = receipt.compare(old, new)

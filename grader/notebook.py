@@ -23,7 +23,6 @@ import html
 import importlib
 import shutil
 import sys
-import tempfile
 import time
 import types
 import warnings
@@ -37,6 +36,7 @@ from grader.submissions.definitions import (
     definitions,
     ignored_statements,
 )
+from grader.submissions.scratch import private_folder, scratch_folder
 from grader.submissions.submission import earlier_definitions, notebook_workspace, workspace_files
 
 
@@ -48,7 +48,7 @@ class Session:
         self.folder = folder  # the notebook's folder
         self.workspace = notebook_workspace(folder) or workspace_module.current()
         self.defs: list[Definition] = []  # from the cells run in this kernel, in order
-        self.loaded = Path(tempfile.mkdtemp(prefix="micrograd-notebook-"))
+        self.loaded = private_folder("micrograd-notebook-")
         atexit.register(shutil.rmtree, self.loaded, ignore_errors=True)
 
     def files(self) -> dict[str, str]:
@@ -208,7 +208,7 @@ def check(what: str | int | list | None = None) -> LiveReport:
         what = SESSION.exercise if SESSION is not None else "all"
     exercises = _exercises(what)
     start_time = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="micrograd-check-") as tmp:
+    with scratch_folder("micrograd-check-") as tmp:
         if SESSION is not None:
             files = SESSION.files()
         else:
