@@ -53,7 +53,7 @@ def tests(session: nox.Session) -> None:
     if os.geteuid() == 0 and not session.posargs:
         # the sandbox where namespaces are forbidden (Docker's default), forced: ACLs, a
         # worker user of its own; the same hostile submissions must get nothing
-        hostile = ["tests/test_sandbox.py", "tests/test_hostile.py"]
+        hostile = ["tests/test_sandbox.py", "tests/test_hostile.py", "tests/test_hostile_worker.py"]
         session.run("pytest", "-q", *hostile, env={"MICROGRAD_SANDBOX": "permissions"})
 
 

@@ -36,6 +36,7 @@ from typing import TextIO
 from grader.classroom import gradebook as G
 from grader.classroom.receipt import content_hash, grading_fingerprint
 from grader.classroom.report_page import report_html
+from grader.submissions.scratch import remove_abandoned
 from grader.submissions.submission import KIT
 
 SUBMISSION_SUFFIXES = (".zip", ".ipynb")
@@ -371,6 +372,7 @@ def run_batch(
         lock.close()
         raise BatchError(f"another batch is writing to {out}: wait for it, or stop it") from None
     shutil.rmtree(work, ignore_errors=True)  # leftovers of a killed run: half-written folders
+    remove_abandoned()  # and its scratch folders in /tmp (submissions, sandboxes, numpy)
     students.mkdir(parents=True, exist_ok=True)
     work.mkdir(parents=True)
 

@@ -30,6 +30,16 @@ class Definition:
     text: str  # its source, dedented
 
 
+def parse(source: str) -> ast.Module | None:
+    """The module's syntax tree, or None where Python's own parser gives up: a SyntaxError, a
+    null byte, or nesting too deep for it (RecursionError, MemoryError): the code is then
+    graded as it is, failing with the student's own error when imported."""
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
 def cell_module(source: str) -> tuple[str, str] | None:
     """(module, body) of a `%%micrograd MODULE` cell; None for any other cell."""
     first, _, body = source.partition("\n")
@@ -48,9 +58,8 @@ def definitions(module: str, body: str) -> list[Definition]:
     """The definitions in a cell's body. One that does not parse is kept whole, as
     "<unparsed>": put at the end of its module, it makes the import fail with the student's
     own SyntaxError, as a file with that error would."""
-    try:
-        tree = ast.parse(body)
-    except SyntaxError:
+    tree = parse(body)
+    if tree is None:
         return [Definition(module, "<unparsed>", body)]
     lines = body.splitlines()
     found: list[Definition] = []
@@ -74,7 +83,9 @@ def definitions(module: str, body: str) -> list[Definition]:
 def ignored_statements(body: str) -> list[str]:
     """The cell's top-level statements that are not kept (neither a definition nor an import)."""
     kept = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
-    tree = ast.parse(body)
+    tree = parse(body)
+    if tree is None:
+        return []
     lines = body.splitlines()
     return [
         lines[n.lineno - 1].strip()
@@ -85,9 +96,8 @@ def ignored_statements(body: str) -> list[str]:
 
 def is_stub(definition: Definition) -> bool:
     """Whether the definition still raises a stub's NotImplementedError("exercise-...")."""
-    try:
-        tree = ast.parse(definition.text)
-    except SyntaxError:
+    tree = parse(definition.text)
+    if tree is None:
         return False
     for node in ast.walk(tree):
         if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
@@ -114,9 +124,8 @@ def splice(source: str, defs: list[Definition]) -> str:
     module); an import is added at the end of the module unless the module has that line.
     A module that does not parse is returned as it is: its own SyntaxError is the news.
     """
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
+    tree = parse(source)
+    if tree is None:
         return source
     lines = source.splitlines()
     classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
