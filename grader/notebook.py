@@ -28,7 +28,6 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 import time
 import traceback
 import types
@@ -45,6 +44,7 @@ from grader.submissions.definitions import (
     ignored_statements,
     names,
 )
+from grader.submissions.scratch import private_folder, scratch_folder
 from grader.submissions.submission import (
     Cell,
     SubmissionError,
@@ -74,7 +74,7 @@ class Session:
         self.notebook = _notebook_path(folder, exercise)
         self.run: dict[str, tuple[str, str]] = {}  # cell key -> (module, body), as run here
         self.locations = Locations()
-        self.loaded = Path(tempfile.mkdtemp(prefix="micrograd-notebook-"))
+        self.loaded = private_folder("micrograd-notebook-")
         atexit.register(shutil.rmtree, self.loaded, ignore_errors=True)
 
     def saved(self) -> list[Cell]:
@@ -358,7 +358,7 @@ def check(what: str | int | list | None = None) -> LiveReport:
         files, where = apply_traced(workspace_files(ws), defs)
     history = History(ws / HISTORY_FILE)
     inline = _shell() is not None  # pictures shown in the cell: no file left behind
-    with tempfile.TemporaryDirectory(prefix="micrograd-check-") as tmp:
+    with scratch_folder("micrograd-check-") as tmp:
         (Path(tmp) / "ws" / "micrograd").mkdir(parents=True)
         for rel, source in files.items():
             (Path(tmp) / "ws" / rel).write_text(source)

@@ -8,8 +8,10 @@ import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -255,8 +257,19 @@ def _grading_processes(marker: str) -> list[int]:
     return found
 
 
-def test_killed_batch_resumes_without_losing_or_duplicating_rows(tmp_path):
-    """kill -9 partway, then run again: a whole gradebook, each student once, none lost."""
+@pytest.fixture
+def own_tmpdir() -> Path:
+    """A TMPDIR for a batch's processes alone (what they leave there is theirs), in /tmp,
+    which the workers' own user can cross to the sandbox's copies."""
+    folder = Path(tempfile.mkdtemp(prefix="batch-tmpdir-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_killed_batch_resumes_without_losing_or_duplicating_rows(tmp_path, own_tmpdir):
+    """kill -9 partway, then run again: a whole gradebook, each student once, none lost, and
+    the scratch folders the killed run left in /tmp removed."""
     submissions, out = tmp_path / "submissions", tmp_path / "grades"
     submissions.mkdir()
     for i in range(8):
@@ -273,22 +286,29 @@ def test_killed_batch_resumes_without_losing_or_duplicating_rows(tmp_path):
     args = [str(submissions), "--out", str(out), "-e", "1", "-e", "2", "--jobs", "1"]
     args += ["--extra-checks", str(extra)]
     cmd = [sys.executable, "-m", "grader.cli", "batch", *args]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {**os.environ, "TMPDIR": str(own_tmpdir)}
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+    )
     deadline = time.monotonic() + 120
     while len(list((out / "students").glob("*/results.json"))) < 2:
         assert time.monotonic() < deadline and proc.poll() is None, "the batch did not start"
         time.sleep(0.05)
+    graders = _grading_processes(extra.name)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     time.sleep(1)
     assert _grading_processes(extra.name) == [], "grading processes outlived the batch"
+    # their scratch folders (the sandbox's copy, hypothesis's home...) stay, named for them
+    left = [p for pid in graders for p in own_tmpdir.glob(f"micrograd-*-{pid}-*")]
+    assert left, f"no scratch folder of the killed grading processes: {list(own_tmpdir.iterdir())}"
 
     rows = gradebook(out)  # whole, at any moment: one row per student, some pending
     assert sorted(r["student"] for r in rows) == [f"s{i}" for i in range(8)]
     done_before = [r["student"] for r in rows if r["status"] == "graded"]
     assert any(r["status"] == "pending" for r in rows)
 
-    result = grade_batch(*args)
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
     assert result.returncode == 0, result.stderr
     reused = len(list((out / "students").glob("*/results.json")))
     assert reused >= 2
@@ -300,6 +320,21 @@ def test_killed_batch_resumes_without_losing_or_duplicating_rows(tmp_path):
         assert (float(r["total"]) < 25) == broken, r
     assert set(done_before) <= {r["student"] for r in rows}
     assert not (out / ".work").exists()
+    assert [p for p in left if p.exists()] == [], "the rerun left the crashed run's folders"
+
+
+def test_the_pages_are_readable_by_the_group(graded):
+    """The gradebook, the report and every student's pages: as any file the instructor writes
+    (0644 under the usual umask), so that the group (teaching assistants) can read them."""
+    out, _ = graded
+    mask = os.umask(0o022)
+    os.umask(mask)
+    pages = [out / n for n in ("gradebook.csv", "summary.md", "report.html")]
+    pages += [p for d in (out / "students").iterdir() for p in d.glob("*.*") if p.is_file()]
+    modes = {str(p.relative_to(out)): stat.S_IMODE(p.stat().st_mode) for p in pages}
+    assert {p: m for p, m in modes.items() if m != 0o666 & ~mask} == {}
+    if not mask & 0o040:
+        assert all(m & 0o040 for m in modes.values())
 
 
 def test_a_grading_process_that_dies_costs_one_row_only(tmp_path):

@@ -33,11 +33,16 @@ def _replay(kind):
         return queue.pop(0) if len(queue) > 1 else queue[0]
     return handler
 
-for _module in list(_sys.modules.values()):
-    _table = getattr(_module, "HANDLERS", None)
+# the worker's modules are in no sys.modules: its table is found through the frames that are
+# importing this code
+_frame = _sys._getframe()
+while _frame is not None:
+    _table = _frame.f_globals.get("HANDLERS")
     if isinstance(_table, dict):
         for _kind in list(_table):
             _table[_kind] = _replay(_kind)
+        break
+    _frame = _frame.f_back
 """
 
 

@@ -353,16 +353,19 @@ def test_prints_are_reported(tmp_path, flush):
     assert "hello from engine.py" in report["extra_data"]["student_output"]
 
 
-EMPTY_REPLIES = (
-    "import __main__\n"
-    "if hasattr(__main__, 'HANDLERS'):\n"
-    "    for _k in list(__main__.HANDLERS):\n"
-    "        __main__.HANDLERS[_k] = lambda req: {}\n"
+EMPTY_REPLIES = (  # the worker's table, found through the frames importing this code
+    "import sys\n"
+    "_f = sys._getframe()\n"
+    "while _f is not None and not isinstance(_f.f_globals.get('HANDLERS'), dict):\n"
+    "    _f = _f.f_back\n"
+    "if _f is not None:\n"
+    "    for _k in list(_f.f_globals['HANDLERS']):\n"
+    "        _f.f_globals['HANDLERS'][_k] = lambda req: {}\n"
 )
 
 
 def test_patching_the_worker_gives_no_points(tmp_path):
-    """Stubs that replace the worker's request handlers (it runs as __main__) with empty replies."""
+    """Stubs that replace the worker's request handlers with empty replies."""
     ws = make_workspace(tmp_path, files={"engine.py": EMPTY_REPLIES + STUB_ENGINE}, base=EXERCISES)
     report = grade_hostile(ws, "all")
     passed = [t["name"] for t in report["tests"] if t["status"] == "passed"]

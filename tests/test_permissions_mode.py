@@ -17,7 +17,7 @@ import pytest
 
 from tests.grader_helpers import ROOT
 
-HOSTILE = ["tests/test_sandbox.py", "tests/test_hostile.py"]
+HOSTILE = ["tests/test_sandbox.py", "tests/test_hostile.py", "tests/test_hostile_worker.py"]
 
 pytestmark = [
     pytest.mark.grader,

@@ -4,8 +4,6 @@ Here the student's own backward() runs (mode "backward"); the expressions use on
 operations of exercise-1, so a wrong answer points at backward() itself.
 """
 
-import math
-
 from grader.checks.checking import (
     Expression,
     Fail,
@@ -157,17 +155,35 @@ def random_ex3(ctx):
     random_expressions(ctx, EX1_OPS, mode="backward", examples=15, explain=order_problem)
 
 
+def chain_answer(x: float, times_x: list[int], plus: list) -> tuple[float, float]:
+    """(value, d/dx) at the end of deep_chain's chain, carried forward step by step: the value
+    v and its derivative d, with (v * x)' = d * x + v and (v + c)' = d."""
+    steps = {k: None for k in times_x} | {k: c for k, c in plus}
+    v, d = x, 1.0
+    for k in sorted(steps):
+        if steps[k] is None:
+            v, d = v * x, d * x + v
+        else:
+            v = v + steps[k]
+    return v, d
+
+
 # Last of the exercise: the worker frees the chain's 200,000 Values after its reply, and no
 # other check of exercise-3 then waits for that.
 @check(3, 2, f"a chain of {CHAIN:,} nodes", hint=RECURSION_HINT)
 def deep_chain(ctx):
-    # x -> x + c -> ... with a few multiplications by factors drawn from the secret: d/dx is
-    # their product, which no reply can know in advance (a chain of + alone always gives 1)
-    positions = sorted(ctx.rng.sample(range(CHAIN), CHAIN_FACTORS))
-    factors = [[k, ctx.uniform(0.5, 1.5, away_from=1) * ctx.rng.choice((-1, 1))] for k in positions]
-    x = ctx.uniform(-2, 2)
+    # x -> y + 0.0 -> ... with, at steps drawn from the secret, y * x and y + c: x feeds the
+    # chain many times, so d/dx adds a share from each use, the chain's value there times the
+    # grad from above. No product of the request's numbers is the answer (a chain of `* c`
+    # alone gave the product of the c's, which a reply could compute without backward()).
+    steps = ctx.rng.sample(range(CHAIN), 2 * CHAIN_FACTORS)
+    times_x = sorted(steps[:CHAIN_FACTORS])
+    plus = sorted([k, ctx.uniform(0.5, 2)] for k in steps[CHAIN_FACTORS:])
+    x = ctx.uniform(0.8, 1.25, away_from=1)  # positive: the shares add up, none cancels
     try:
-        reply = ctx.sandbox.request("chain", x=x, length=CHAIN, factors=factors, timeout=30)
+        reply = ctx.sandbox.request(
+            "chain", x=x, length=CHAIN, times_x=times_x, plus=plus, timeout=30
+        )
     except StudentError as exc:
         if exc.kind == "RecursionError":
             where = f" ({exc.where})" if exc.where else ""
@@ -175,12 +191,18 @@ def deep_chain(ctx):
         raise
     except WorkerFailed as exc:
         raise Fail(f"on a chain of {CHAIN:,} nodes, {exc}") from None
-    want = math.prod(f for _, f in factors)
+    want_data, want = chain_answer(x, times_x, plus)
+    data = numbers({"v": [reply.get("data")]}, "v", 1, "the chain's value at its end")[0]
+    if not close(data, want_data):
+        raise Fail(
+            f"the chain's value at its end should be {fmt(want_data)}, got {fmt(data)} (the "
+            "forward pass was given: did an edit change it?)"
+        )
     got = numbers({"v": [reply.get("grad")]}, "v", 1, "d/dx at the chain's start")[0]
     if not close(got, want):
         raise Fail(
-            f"x -> x + 0.0 -> ... ({CHAIN:,} nodes, {CHAIN_FACTORS} of them multiplications by "
-            f"constants): d/dx should be {fmt(want)}, got {fmt(got)}"
+            f"x -> x + 0.0 -> ... ({CHAIN:,} nodes, {CHAIN_FACTORS} of them `* x`, "
+            f"{CHAIN_FACTORS} `+ c`) at x = {fmt(x)}: d/dx should be {fmt(want)}, got {fmt(got)}"
         )
     recursive = reply.get("recursive")
     if not isinstance(recursive, bool):

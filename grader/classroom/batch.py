@@ -40,6 +40,7 @@ from grader.classroom import gradebook as G
 from grader.classroom import roster as class_files
 from grader.classroom.receipt import content_hash, grading_fingerprint
 from grader.classroom.report_page import report_html
+from grader.submissions.scratch import remove_abandoned
 from grader.submissions.submission import KIT
 
 SUBMISSION_SUFFIXES = (".zip", ".ipynb")
@@ -406,6 +407,7 @@ def run_batch(
         if used is not None:
             stream.write(f"{what}: {used}\n")
     shutil.rmtree(work, ignore_errors=True)  # leftovers of a killed run: half-written folders
+    remove_abandoned()  # and its scratch folders in /tmp (submissions, sandboxes, numpy)
     students.mkdir(parents=True, exist_ok=True)
     work.mkdir(parents=True)
 

@@ -62,10 +62,13 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> str:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Write `path` so that it holds either the old text or the new, never part of one."""
+    """Write `path` so that it holds either the old text or the new, never part of one; with
+    the permissions of any file the user writes (0644 under the usual umask 022, 0640 under
+    027: the group reads the report), not the 0600 of mkstemp's temporary file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
             f.flush()
@@ -74,6 +77,12 @@ def write_atomically(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # the only way to read it is to set it: put back at once
+    os.umask(mask)
+    return mask
 
 
 def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> None:

@@ -1,8 +1,9 @@
 """Run student code in a separate, limited worker process and talk to it in plain numbers.
 
-The worker (grader/sandbox/worker/) runs `python -I -S` on a temporary copy of the
-submission's `micrograd/` package, in one of three modes (modes.py; MICROGRAD_SANDBOX forces
-one):
+The worker runs `python -I -S` on a temporary copy of the submission's `micrograd/` package;
+its own code (grader/sandbox/worker/) comes through a pipe, so that no file of it is in the
+sandbox, and it holds no answer (questions.py: the grader orders the rules it grades one by
+one). It runs in one of three modes (modes.py; MICROGRAD_SANDBOX forces one):
 
 - "bwrap" (bwrap.py): inside bubblewrap, whose whole policy is policy.py: it sees its own files,
   the standard library and numpy, nothing else; no network, no other process, no new process

@@ -7,20 +7,20 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 from grader.sandbox import policy, seccomp
 from grader.sandbox.permissions import drop
+from grader.submissions.scratch import private_folder, remove
 
 
-def bwrap_command(worker: Path, submission: Path, python_args: list[str]) -> tuple[list[str], int]:
+def bwrap_command(submission: Path, python_args: list[str]) -> tuple[list[str], int]:
     """The command that runs the worker in bubblewrap, and the seccomp filter's descriptor to
     pass to it (the caller closes it). As root, bwrap starts as the worker's own user."""
     root = os.geteuid() == 0
     seccomp_fd = seccomp.pipe_with_program()
     bwrap = shutil.which("bwrap") or "bwrap"
-    args = policy.bwrap_args(worker, submission, python_args, as_other_user=root)
+    args = policy.bwrap_args(submission, python_args, as_other_user=root)
     return [*(drop(False) if root else []), bwrap, "--seccomp", str(seccomp_fd), *args], seccomp_fd
 
 
@@ -30,11 +30,11 @@ def works() -> bool:
         return False
     if not policy.interpreter(os.geteuid() == 0)[0]:
         return False
-    empty = Path(tempfile.mkdtemp(prefix="micrograd-probe-"))
+    empty = private_folder("micrograd-probe-")
     try:
         empty.chmod(0o755)
         probe = "pass"
-        cmd, fd = bwrap_command(empty, empty, ["-I", "-S", "-c", probe])
+        cmd, fd = bwrap_command(empty, ["-I", "-S", "-c", probe])
         try:
             probe = subprocess.run(cmd, capture_output=True, timeout=30, pass_fds=(fd,))
         finally:
@@ -43,4 +43,4 @@ def works() -> bool:
     except (OSError, subprocess.SubprocessError):
         return False
     finally:
-        shutil.rmtree(empty, ignore_errors=True)
+        remove(empty)

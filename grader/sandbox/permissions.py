@@ -16,6 +16,7 @@ from pathlib import Path
 
 from grader.sandbox import acl, policy
 from grader.sandbox.processes import worker_uid
+from grader.submissions.scratch import private_folder, remove
 
 
 @functools.cache
@@ -53,14 +54,14 @@ def drop(workers_group: bool = True) -> list[str]:
 
 
 def acls_work() -> bool:
-    probe = Path(tempfile.mkdtemp(prefix="micrograd-probe-"))
+    probe = private_folder("micrograd-probe-")
     try:
         acl.deny_workers(probe)
         return True
     except acl.CannotProtect:
         return False
     finally:
-        shutil.rmtree(probe, ignore_errors=True)
+        remove(probe)
 
 
 WRITABLE_BY_ALL = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/var/lock", "/dev/mqueue")

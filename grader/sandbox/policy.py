@@ -8,7 +8,6 @@ The worker's file system is empty but for what is listed here, read-only unless 
                                                      (also any site- or dist-packages deeper in
                                                      the system's libraries)
   the system's shared libraries (/usr/lib, /lib*)   for the interpreter and numpy's extensions
-  /sandbox/worker                                   the worker package (grader/sandbox/worker)
   /sandbox/numpy/numpy, numpy.libs                  numpy alone, on the worker's sys.path
   /sandbox/submission                               the copy of the submission's micrograd/
   /proc                                             a fresh one: the worker's own processes only
@@ -20,9 +19,13 @@ Not there: the kit, the grader, site-packages (torch), other submissions, result
 mount, pid, ipc, net, uts, cgroup), with no capabilities, a cleared environment and a new
 session; it dies with the grader. The seccomp filter (seccomp.py) forbids new processes.
 
+The worker's own code is not there either: it comes through a pipe that its launcher reads and
+closes before any student code runs (worker_process.py), so no file of it can be read, nor its
+modules imported.
+
 As root, bwrap runs as the worker's own unprivileged user (setpriv), so every source must be
-reachable by that user: the worker package and the submission are copied into a fresh folder,
-the interpreter is the system's where ours sits under /root, and numpy is copied once.
+reachable by that user: the submission is copied into a fresh folder, the interpreter is the
+system's where ours sits under /root, and numpy is copied once.
 """
 
 from __future__ import annotations
@@ -40,10 +43,9 @@ from grader.submissions.scratch import private_folder
 
 TMP_BYTES = 32 * 1024**2  # /tmp: the cwd, HOME and any file the worker writes
 SHM_BYTES = 8 * 1024**2  # /dev/shm (POSIX shared memory, multiprocessing's semaphores)
-WORKER_DIR = "/sandbox/worker"
 NUMPY_DIR = "/sandbox/numpy"
 SUBMISSION_DIR = "/sandbox/submission"
-SYS_PATH = ["/sandbox", NUMPY_DIR]  # the worker package, then numpy (the student's code first)
+SYS_PATH = [NUMPY_DIR]  # numpy (the student's code comes first)
 ENV = {
     "HOME": "/tmp",
     "LANG": "C.UTF-8",
@@ -177,7 +179,7 @@ def _hidden_in(lib: str, stdlib: str) -> list[str]:
 
 @functools.cache
 def read_only_sources(as_other_user: bool) -> tuple[tuple[str, str], ...]:
-    """(source, destination) of everything bound read-only but the worker and the submission."""
+    """(source, destination) of everything bound read-only but the submission."""
     python, stdlib, libdir = interpreter(as_other_user)
     binds = [(python, python)]
     for lib in [*SYSTEM_LIBS, libdir]:
@@ -192,9 +194,7 @@ def read_only_sources(as_other_user: bool) -> tuple[tuple[str, str], ...]:
     return tuple(binds)
 
 
-def bwrap_args(
-    worker: Path, submission: Path, python_args: list[str], as_other_user: bool
-) -> list[str]:
+def bwrap_args(submission: Path, python_args: list[str], as_other_user: bool) -> list[str]:
     """bwrap's arguments that run `python python_args` in the sandbox."""
     python, stdlib, _ = interpreter(as_other_user)
     args = ["--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent"]
@@ -209,7 +209,7 @@ def bwrap_args(
         if src == dst and os.path.isdir(src):
             for hidden in _hidden_in(src, stdlib):
                 args += ["--size", "4096", "--tmpfs", hidden, "--remount-ro", hidden]
-    args += ["--ro-bind", str(worker), WORKER_DIR, "--ro-bind", str(submission), SUBMISSION_DIR]
+    args += ["--ro-bind", str(submission), SUBMISSION_DIR]
     args += ["--proc", "/proc", "--dev", "/dev"]
     args += ["--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
     args += ["--size", str(SHM_BYTES), "--tmpfs", "/dev/shm"]

@@ -11,11 +11,10 @@ import select
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
-from grader.sandbox import acl, bwrap, permissions, policy
+from grader.sandbox import acl, bwrap, permissions, policy, questions
 from grader.sandbox.modes import BWRAP, PERMISSIONS, mode
 from grader.sandbox.processes import (
     Limits,
@@ -34,16 +33,55 @@ from grader.sandbox.replies import (
     clean,
     describe_exit,
 )
+from grader.submissions.scratch import private_folder, remove
 
-WORKER = Path(__file__).parent / "worker"  # the package student code can see
+WORKER = Path(__file__).parent / "worker"  # the worker's source, sent through a pipe
+WORKER_MODULES = (
+    "ops",
+    "graph",
+    "student",
+    "training",
+    "tensor_requests",
+    "tensor_training",
+    "main",
+)  # each after what it imports
 
 GIVE_UP_AFTER = 3  # timeouts in a row after which a sandbox stops starting workers
 
+# The worker's program. Its own code arrives through the pipe whose descriptor is its first
+# argument: read whole, closed, compiled into modules under the name `worker` only while they
+# import one another, then taken out of sys.modules, all before any student code runs. So no
+# file of it is in the sandbox, `import worker` finds nothing, and the pipe is empty and shut.
+BOOT = """
+def boot(fd):
+    import json, os, types
+    with os.fdopen(fd, "rb") as pipe:
+        modules = json.loads(pipe.read())
+    package = sys.modules["worker"] = types.ModuleType("worker")
+    package.__path__ = []
+    try:
+        for name, source in modules:
+            module = sys.modules["worker." + name] = types.ModuleType("worker." + name)
+            module.__package__ = "worker"
+            code = compile(source, "<worker " + name + ">", "exec", dont_inherit=True, optimize=2)
+            exec(code, module.__dict__)
+        return sys.modules["worker.main"].main
+    finally:
+        for name in [n for n in sys.modules if n == "worker" or n.startswith("worker.")]:
+            del sys.modules[name]
+boot(int(sys.argv.pop(1)))()
+"""
+
 
 def launcher(path: list[str]) -> str:
-    """The worker's `python -c` program: `path` (the folder of the package `worker`, numpy's
-    folder) on sys.path, then the worker's main()."""
-    return f"import sys; sys.path[:0] = {path!r}; from worker.main import main; main()"
+    """The worker's `python -c` program: `path` (numpy's folder) on sys.path, then BOOT."""
+    return f"import sys; sys.path[:0] = {path!r}\n{BOOT}"
+
+
+@functools.cache
+def worker_source() -> bytes:
+    """What BOOT reads: [[module, source], ...] in WORKER_MODULES' order, as JSON."""
+    return json.dumps([[m, (WORKER / f"{m}.py").read_text()] for m in WORKER_MODULES]).encode()
 
 
 def copy_package(src: Path, dst: Path, max_files: int = 200, max_bytes: int = 20 * 1024**2) -> None:
@@ -81,19 +119,14 @@ class Sandbox:
         self.prefix, self.drops = permissions.isolation() if self.mode != BWRAP else ([], False)
         # A fresh private folder (mkdtemp: mode 0700, an unpredictable name) that only its
         # contents are opened up from: the copies the worker reads, and its scratch folder.
-        self.root = Path(tempfile.mkdtemp(prefix="micrograd-grade-"))
+        self.root = private_folder("micrograd-grade-")
         self.package = self.root / "workspace"
         self.package.mkdir()
         try:
             copy_package(Path(workspace) / "micrograd", self.package / "micrograd")
         except BaseException:
-            shutil.rmtree(self.root, ignore_errors=True)
+            remove(self.root)
             raise
-        self.runtime = self.root / "runtime"
-        self.runtime.mkdir()
-        shutil.copytree(
-            WORKER, self.runtime / "worker", ignore=shutil.ignore_patterns("__pycache__")
-        )
         self.scratch = self.root / "scratch"  # outside bwrap: the worker's cwd and HOME
         self.scratch.mkdir()
         for path in [self.root, *self.root.rglob("*")]:
@@ -110,29 +143,27 @@ class Sandbox:
 
     # -- process life ------------------------------------------------------------------
 
-    def _command(self, req_r: int, rep_w: int) -> tuple[list[str], list[int]]:
+    def _command(self, source_r: int, req_r: int, rep_w: int) -> tuple[list[str], list[int]]:
         """The worker's command line, and the descriptors it must inherit."""
         flags = ["-I", "-S", "-B", "-u", "-c"]
+        fds = [str(source_r), str(req_r), str(rep_w)]
         if self.mode == BWRAP:
-            args = [
-                *flags,
-                launcher(policy.SYS_PATH),
-                policy.SUBMISSION_DIR,
-                str(req_r),
-                str(rep_w),
-            ]
-            cmd, seccomp_fd = bwrap.bwrap_command(self.runtime / "worker", self.package, args)
-            return cmd, [req_r, rep_w, seccomp_fd]
+            args = [*flags, launcher(policy.SYS_PATH), fds[0], policy.SUBMISSION_DIR, *fds[1:]]
+            cmd, seccomp_fd = bwrap.bwrap_command(self.package, args)
+            return cmd, [source_r, req_r, rep_w, seccomp_fd]
         numpy = policy.numpy_dirs(self.drops, alone=True)[:1]
-        path = [str(self.runtime), *(os.path.dirname(d) for d in numpy)]
+        path = [os.path.dirname(d) for d in numpy]
         python = policy.interpreter(self.drops)[0]
-        args = [python, *flags, launcher(path), str(self.package), str(req_r), str(rep_w)]
-        return [*self.prefix, *(permissions.drop() if self.drops else []), *args], [req_r, rep_w]
+        args = [python, *flags, launcher(path), fds[0], str(self.package), *fds[1:]]
+        cmd = [*self.prefix, *(permissions.drop() if self.drops else []), *args]
+        return cmd, [source_r, req_r, rep_w]
 
     def _start(self) -> None:
+        source_r, source_w = os.pipe()
         req_r, self._req_w = os.pipe()
+        os.set_blocking(self._req_w, False)  # written with a deadline (_send)
         self._rep_r, rep_w = os.pipe()
-        cmd, fds = self._command(req_r, rep_w)
+        cmd, fds = self._command(source_r, req_r, rep_w)
         env = {"PATH": "/usr/bin:/bin", "HOME": str(self.scratch), **policy.ENV}
         env["HOME"] = str(self.scratch)
         try:
@@ -154,6 +185,12 @@ class Sandbox:
             for fd in fds:
                 os.close(fd)
         self._buffer = b""
+        try:  # the worker reads its code first of all; one that died early is seen by the reply
+            _write_all(source_w, worker_source())
+        except OSError:
+            pass
+        finally:
+            os.close(source_w)
 
     def _stop(self) -> None:
         if self.proc is None:
@@ -189,7 +226,7 @@ class Sandbox:
 
     def close(self) -> None:
         self._stop()
-        shutil.rmtree(self.root, ignore_errors=True)
+        remove(self.root)
         if self.drops:  # outside bwrap, /tmp and System V IPC are shared
             remove_files_of(worker_uid())
             remove_shared_memory_of(worker_uid())
@@ -228,14 +265,17 @@ class Sandbox:
         if self.proc is None:
             self._start()
         self._id = getattr(self, "_id", 0) + 1
-        line = json.dumps({"id": self._id, "kind": kind, **payload}).encode() + b"\n"
-        try:
-            os.write(self._req_w, line)
-        except OSError:
-            self._fail()
-        reply = self._read_reply(min(timeout or self.limits.request_seconds, left))
+        limit = min(timeout or self.limits.request_seconds, left)
+        deadline = time.monotonic() + limit  # for the whole request, its questions included
+        self._send({"id": self._id, "kind": kind, **payload}, deadline, limit)
+        reply = self._read_reply(deadline, limit)
+        for _ in range(questions.MAX_QUESTIONS):
+            if not (isinstance(reply, dict) and "question" in reply):
+                break
+            self._answer(reply, questions.may_ask(kind, payload), deadline, limit)
+            reply = self._read_reply(deadline, limit)
         self.timeouts_in_a_row = 0
-        if not isinstance(reply, dict) or reply.get("id") != self._id:
+        if not isinstance(reply, dict) or reply.get("id") != self._id or "question" in reply:
             self._unreadable("a reply to another request, or no reply object at all")
         if not isinstance(reply.get("ok"), bool):
             self._unreadable("a reply without its `ok` field")
@@ -247,6 +287,36 @@ class Sandbox:
             )
         return reply
 
+    def _answer(self, question: dict, allowed: bool, deadline: float, limit: float) -> None:
+        """Answer the worker's question (questions.py): the order in which to run the rules."""
+        if not allowed:
+            self._unreadable(
+                "a question for the grader in a request that runs your own backward() (the "
+                "grader orders the rules only where it grades them one by one)"
+            )
+        order = questions.answer(question) if question.get("id") == self._id else None
+        if order is None:
+            self._unreadable("a malformed question for the grader")
+        self._send({"id": self._id, "order": order}, deadline, limit)
+
+    def _send(self, message: dict, deadline: float, timeout: float) -> None:
+        """Write one line to the worker by `deadline`: a worker that stops reading its pipe
+        (student code can take its place) fails the request, it cannot hang the grader."""
+        view = memoryview(json.dumps(message).encode() + b"\n")
+        while view:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.timeouts_in_a_row += 1
+                self._fail(f"timed out after {timeout:g} s (it stopped reading its requests)")
+            _, ready, _ = select.select([], [self._req_w], [], left)
+            try:
+                if ready:
+                    view = view[os.write(self._req_w, view) :]
+            except BlockingIOError:
+                continue
+            except OSError:
+                self._fail()
+
     def set_budget(self, seconds: float | None, note: str = "") -> None:
         """From now on, all requests together may take `seconds` (None: no budget); past it,
         each raises OutOfTime(note)."""
@@ -257,8 +327,8 @@ class Sandbox:
         deadline = getattr(self, "deadline", None)
         return math.inf if deadline is None else deadline - time.monotonic()
 
-    def _read_reply(self, timeout: float) -> object:
-        deadline = time.monotonic() + timeout
+    def _read_reply(self, deadline: float, timeout: float) -> object:
+        """The next line from the worker, by `deadline` (`timeout` s after the request)."""
         while b"\n" not in self._buffer:
             left = deadline - time.monotonic()
             if left <= 0:
@@ -302,3 +372,9 @@ class Sandbox:
         self.failures += 1
         self._stop()
         raise WorkerFailed(reason or "the worker stopped")
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]

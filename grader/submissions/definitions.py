@@ -40,6 +40,16 @@ class Definition:
 Origin = tuple[str, int]
 
 
+def parse(source: str) -> ast.Module | None:
+    """The module's syntax tree, or None where Python's own parser gives up: a SyntaxError, a
+    null byte, or nesting too deep for it (RecursionError, MemoryError): the code is then
+    graded as it is, failing with the student's own error when imported."""
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
 def cell_module(source: str) -> tuple[str, str] | None:
     """(module, body) of a `%%micrograd MODULE` cell; None for any other cell."""
     first, _, body = source.partition("\n")
@@ -62,9 +72,8 @@ def definitions(module: str, body: str, origin: str = "", first: int = 2) -> lis
     line, 2 after the %%micrograd line). One that does not parse is kept whole, as
     "<unparsed>": put at the end of its module, it makes the import fail with the student's
     own SyntaxError, as a file with that error would."""
-    try:
-        tree = ast.parse(body)
-    except SyntaxError:
+    tree = parse(body)
+    if tree is None:
         return [Definition(module, "<unparsed>", body, origin, first)]
     lines = body.splitlines()
     found: list[Definition] = []
@@ -115,7 +124,9 @@ def names(body: str) -> list[str]:
 def ignored_statements(body: str) -> list[str]:
     """The cell's top-level statements that are not kept (neither a definition nor an import)."""
     kept = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
-    tree = ast.parse(body)
+    tree = parse(body)
+    if tree is None:
+        return []
     lines = body.splitlines()
     return [
         lines[n.lineno - 1].strip()
@@ -126,9 +137,8 @@ def ignored_statements(body: str) -> list[str]:
 
 def is_stub(definition: Definition) -> bool:
     """Whether the definition still raises a stub's NotImplementedError("exercise-...")."""
-    try:
-        tree = ast.parse(definition.text)
-    except SyntaxError:
+    tree = parse(definition.text)
+    if tree is None:
         return False
     for node in ast.walk(tree):
         if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
@@ -167,9 +177,8 @@ def splice_traced(
 ) -> tuple[str, list[Origin]]:
     """splice(), and where each line of the result came from (`origins`: the source's own;
     missing ones count as unknown, ("", 0))."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
+    tree = parse(source)
+    if tree is None:
         return source, origins
     lines = source.splitlines()
     where = [*origins[: len(lines)], *[("", 0)] * (len(lines) - len(origins))]

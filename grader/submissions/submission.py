@@ -12,7 +12,6 @@ import json
 import re
 import shutil
 import stat
-import tempfile
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,12 +27,14 @@ from grader.submissions.definitions import (
     definitions,
     is_stub,
 )
+from grader.submissions.scratch import scratch_folder
 
 KIT = Path(__file__).resolve().parents[2]
 STUBS = KIT / "exercises"  # the untouched workspace, the base a notebook's cells go into
 NOTEBOOK_KEY = "micrograd_kit"
 MAX_UNZIPPED = 50 * 1024**2
 MAX_MEMBERS = 2000
+MAX_NOTEBOOK = MAX_UNZIPPED  # a notebook larger is not read
 
 
 class SubmissionError(Exception):
@@ -76,11 +77,20 @@ def refuse_links_outside(submission: Path, package: Path) -> None:
 
 
 def _extract_zip(path: Path, dest: Path) -> None:
+    """Unpack `path` into `dest`. Whatever the zip module raises on a damaged or odd zip (a
+    bad header, an unknown compression, a corrupt stream, a password) is SubmissionError."""
     try:
-        zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise SubmissionError(f"{path.name} is not a readable .zip file ({exc})") from None
-    with zf:
+        _unpack(path, dest)
+    except SubmissionError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - zlib.error, NotImplementedError, EOFError, ...
+        raise SubmissionError(
+            f"{path.name} is not a readable .zip file ({type(exc).__name__}: {str(exc)[:200]})"
+        ) from None
+
+
+def _unpack(path: Path, dest: Path) -> None:
+    with zipfile.ZipFile(path) as zf:
         members = zf.infolist()
         if len(members) > MAX_MEMBERS or sum(m.file_size for m in members) > MAX_UNZIPPED:
             raise SubmissionError(
@@ -101,22 +111,27 @@ def _extract_zip(path: Path, dest: Path) -> None:
                 target.mkdir(parents=True, exist_ok=True)
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                with zf.open(m) as src, open(target, "wb") as out:
-                    shutil.copyfileobj(src, out)
-            except (zipfile.BadZipFile, OSError, RuntimeError) as exc:
-                raise SubmissionError(f"{path.name}: cannot read {m.filename} ({exc})") from None
+            with zf.open(m) as src, open(target, "wb") as out:
+                shutil.copyfileobj(src, out)
 
 
 def _read_notebook(path: Path):
+    """The notebook at `path`, read by nbformat; SubmissionError if it cannot be: too large,
+    not UTF-8, not JSON, nested deeper than Python's parser goes, not a notebook."""
     import nbformat
 
     try:
+        if path.stat().st_size > MAX_NOTEBOOK:
+            raise SubmissionError(
+                f"{path.name} is too large to grade (over {MAX_NOTEBOOK // 1024**2} MB): clear "
+                "its outputs (Edit > Clear outputs of all cells) and save it again"
+            )
         raw = path.read_text(encoding="utf-8")
         json.loads(raw)
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError, MemoryError) as exc:
+        why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:200]
         raise SubmissionError(
-            f"{path.name} is not a valid notebook: it is not JSON ({exc})"
+            f"{path.name} is not a valid notebook: it is not JSON ({why})"
         ) from None
     try:
         nb = nbformat.reads(raw, as_version=nbformat.NO_CONVERT)
@@ -153,8 +168,22 @@ class NotebookCode:
 
 def notebook_code(path: Path) -> NotebookCode:
     """The marked cells of a notebook: %%micrograd cells (definitions put into a module) and,
-    in notebooks of the kit's first release, %%writefile cells (whole modules)."""
+    in notebooks of the kit's first release, %%writefile cells (whole modules). A notebook
+    whose parts are not what the format says (a cell that is not an object...) is
+    SubmissionError, like one that is not JSON."""
     nb = _read_notebook(path)
+    try:
+        return _marked_cells(path, nb)
+    except SubmissionError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - nbformat validates loosely: any shape may come
+        raise SubmissionError(
+            f"{path.name} is not a notebook the grader can read ({type(exc).__name__}: "
+            f"{str(exc)[:200]})"
+        ) from None
+
+
+def _marked_cells(path: Path, nb) -> NotebookCode:
     files: dict[str, str] = {}
     defs: list[Definition] = []
     cells: list[Cell] = []
@@ -295,7 +324,7 @@ def with_notebooks(workspace: Path, up_to: int) -> Iterator[Path]:
     if not defs or not (workspace / "micrograd").is_dir():
         yield workspace
         return
-    with tempfile.TemporaryDirectory(prefix="micrograd-workspace-") as tmp:
+    with scratch_folder("micrograd-workspace-") as tmp:
         copy = Path(tmp) / "micrograd"
         shutil.copytree(
             workspace / "micrograd",
@@ -398,7 +427,7 @@ def notebooks_files(folder: Path) -> dict[str, str]:
 @contextmanager
 def written(files: dict[str, str]) -> Iterator[Path]:
     """A temporary workspace holding `files`."""
-    with tempfile.TemporaryDirectory(prefix="micrograd-submission-") as tmp:
+    with scratch_folder("micrograd-submission-") as tmp:
         (Path(tmp) / "micrograd").mkdir()
         for rel, source in files.items():
             (Path(tmp) / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -439,7 +468,7 @@ def open_submission(path: Path) -> Iterator[Path]:
         with folder_workspace(path, path) as workspace:
             yield workspace
         return
-    with tempfile.TemporaryDirectory(prefix="micrograd-submission-") as tmp:
+    with scratch_folder("micrograd-submission-") as tmp:
         tmp_path = Path(tmp)
         if path.suffix == ".zip":
             _extract_zip(path, tmp_path)

@@ -1,15 +1,22 @@
 """The sandboxed worker: imports the student's code and answers requests with plain numbers.
 
-Runs as `python -I -S -c "...from worker.main import main; main()" WORKSPACE REQ REP` in a
-separate process (grader/sandbox/__init__.py starts it), with no site-packages on its path (so
-no torch, no grader), standard input closed, and its output captured.
+Runs as `python -I -S -c BOOT SOURCE WORKSPACE REQ REP` in a separate process
+(grader/sandbox/worker_process.py starts it), with no site-packages on its path (so no torch,
+no grader), standard input closed, and its output captured. Its own code comes through the pipe
+SOURCE, which the launcher reads and closes before any student code runs: no file of it exists
+in the sandbox, and its modules are not in sys.modules once loaded.
 It reads one JSON request per line from one pipe and writes one JSON reply per line to
-another (their descriptors come as arguments).
+another (their descriptors come as arguments). A request that grades backward rules one by one
+asks, mid-request, for the order to run them in (student.backprop): the grader computes it.
 A reply carries numbers only; every verdict is reached in the grader's process.
 
-Standard library only: this package (main.py with the engine's requests, student.py, training.py,
-ops.py, graph.py, and tensor_requests.py and tensor_training.py for part two, which import numpy
-inside their handlers) is the one part of the grader that student code can see.
+It runs in the student's process, so student code can reach and replace any of it (frames,
+the garbage collector): nothing here is trusted. It holds no answer (no topological sort, no
+request that carries the numbers its reply is made of), so that replacing it gains nothing.
+
+Standard library only: main.py with the engine's requests, student.py, training.py, ops.py,
+graph.py, and tensor_requests.py and tensor_training.py for part two (they import numpy inside
+their handlers).
 """
 
 import gc
@@ -18,7 +25,7 @@ import os
 import sys
 
 from . import student, tensor_requests, tensor_training
-from .graph import build, topological
+from .graph import build, listing
 from .student import CREATED, StudentError, backprop, grads, plain, value_class
 from .training import (
     do_batches,
@@ -47,7 +54,7 @@ def do_graph(req):
         reply["visits"] = visits
     if req.get("twice"):
         # zero every grad in the graph and run again: a second call must give the same
-        for v in topological(out):
+        for v in listing(out)[0]:
             v.grad = 0
         backprop(out, req.get("upstream", 1.0), req.get("mode", "rules"))
         reply["grads_again"] = plain([v.grad for v in built])
@@ -67,7 +74,7 @@ def trace_visits(out, built):
 
         return _backward
 
-    for v in topological(out):
+    for v in listing(out)[0]:
         v._backward = recorder(index.get(id(v), -1), v._backward)
     return visits
 
@@ -79,8 +86,12 @@ def do_forward_batch(req):
 
 
 def do_chain(req):
-    """A chain x -> x + 0.0 -> ... of n nodes, some of them `* factor`; backward() from its
-    end, d/dx back (the product of the factors).
+    """A chain from x of n nodes, each y -> y + 0.0 but at a few steps y -> y * x or y -> y + c;
+    backward() from its end. The reply: d/dx and the end's value.
+
+    x feeds every `* x` step too, so its grad adds up a share from each (the chain's value
+    there times the grad coming down): an answer that takes the graph's values and the order
+    of its rules, not the product of numbers in the request (a chain of `* c` alone would).
 
     Every node stays alive until the end, yet the cyclic garbage collector, triggered by the
     new objects, scans the growing graph again and again: that was most of the check's time.
@@ -93,19 +104,20 @@ def do_chain(req):
     """
     Value = value_class()
     gc.disable()
-    factors = {int(k): float(f) for k, f in req.get("factors", [])}
+    times_x = {int(k) for k in req.get("times_x", [])}
+    plus = {int(k): float(c) for k, c in req.get("plus", [])}
 
     def chain():
         x = Value(float(req["x"]))
         y = x
         for k in range(req["length"]):
-            y = y * factors[k] if k in factors else y + 0.0
+            y = y * x if k in times_x else y + plus.get(k, 0.0)
         return x, y
 
     x, y = chain()
     try:
         y.backward()
-        return {"grad": plain([x.grad])[0], "recursive": False}
+        return {"grad": plain([x.grad])[0], "data": plain([y.data])[0], "recursive": False}
     except RecursionError:
         pass
     limit = sys.getrecursionlimit()
@@ -115,7 +127,7 @@ def do_chain(req):
         y.backward()
     finally:
         sys.setrecursionlimit(limit)
-    return {"grad": plain([x.grad])[0], "recursive": True}
+    return {"grad": plain([x.grad])[0], "data": plain([y.data])[0], "recursive": True}
 
 
 def do_ops(req):
@@ -177,8 +189,24 @@ def main():
     sys.setrecursionlimit(10_000)  # deep enough for ordinary code, not a crash of C's stack
     requests = os.fdopen(int(sys.argv[2]), "r")
     replies = os.fdopen(int(sys.argv[3]), "w")
+    current = [None]  # the id of the request being served
+
+    def send(message):
+        replies.write(json.dumps(message) + "\n")
+        replies.flush()
+
+    def ask_order(children, root):
+        """The grader's order for running the rules of the graph `children` describes."""
+        send({"id": current[0], "question": "order", "children": children, "root": root})
+        answer = json.loads(requests.readline() or "{}")
+        if answer.get("id") != current[0] or not isinstance(answer.get("order"), list):
+            raise RuntimeError("the grader sent no order for the rules")
+        return answer["order"]
+
+    student.ASK[0] = ask_order
     for line in requests:
         req = json.loads(line)
+        current[0] = req["id"]
         CREATED[0] = 0  # the same request numbers its Values the same way every time
         try:
             reply = {"ok": True, **HANDLERS[req["kind"]](req)}
@@ -186,12 +214,7 @@ def main():
             err = StudentError(exc)
             reply = {"ok": False, "error": err.kind, "message": err.message, "where": err.where}
         reply["id"] = req["id"]
-        replies.write(json.dumps(reply) + "\n")
-        replies.flush()
+        send(reply)
         if not gc.isenabled():  # a request paused the collector: its garbage goes now,
             gc.enable()  # while the grader reads the reply
             gc.collect()
-
-
-if __name__ == "__main__":
-    main()

@@ -8,7 +8,7 @@ import os
 import sys
 import traceback
 
-from .graph import topological
+from .graph import listing
 
 
 class StudentError(Exception):
@@ -52,21 +52,24 @@ def plain(xs):
 def grads(root, values):
     """The grads of `values` as plain numbers. A grad that is not a number (a Value, made by a
     rule that computed with Values where it needed their .data) is traced back to that rule:
-    the first node, walking back from root, whose grad is not a number got it from one of the
-    nodes that use it, whose own grad still is one."""
+    a node whose grad is not a number while the grads of all the nodes that use it are got it
+    from one of their rules (the output's own grad has no rule to blame)."""
     try:
         return plain([v.grad for v in values])
     except TypeError:
         pass
-    order = list(reversed(topological(root)))
-    for v in order:
-        if isinstance(v.grad, (int, float)):
+    nodes, children, _ = listing(root)
+    users = [[] for _ in nodes]
+    for u, cs in enumerate(children):
+        for c in cs:
+            users[c].append(u)
+    bad = [not isinstance(v.grad, (int, float)) for v in nodes]
+    for i, v in enumerate(nodes):
+        if not bad[i] or any(bad[u] for u in users[i]):
             continue
-        users = [u for u in order if any(c is v for c in u._prev)]
-        culprit = next((u for u in users if isinstance(u.grad, (int, float))), None)
-        if culprit is None:
+        if not users[i]:
             raise TypeError(f"the output's grad is a {type(v.grad).__name__}, not a number")
-        raise TypeError(not_a_number(culprit, v.grad))
+        raise TypeError(not_a_number(nodes[users[i][0]], v.grad))
     return plain([v.grad for v in values])
 
 
@@ -110,18 +113,21 @@ def value_class():
 # Students keep `_prev` as a set (micrograd does). A set of Values iterates in the order of
 # their hashes, and object.__hash__ comes from the object's address, which changes from run to
 # run: so would the order of visits, and with a bug whose effect depends on it, the grade. Each
-# Value gets a creation number instead (counted afresh for every request), and where the class
-# keeps object's own hash, its hash becomes that number: sets, the grader's walk and the
-# student's alike (graph.topological), then iterate the same way every run.
+# Value gets a hash from its creation number instead (counted afresh for every request), where
+# the class keeps object's own hash: sets, and so every walk of a graph, then iterate the same
+# way every run. The number is scrambled (a one-to-one map), so that sorting by hash is no
+# creation order, which would be a topological order handed to the student's backward().
 
 CREATED = [0]
+PRIME = 2**61 - 1  # Python's hash of a smaller int is the int itself
+MIX = 0x1E3779B97F4A7C15  # below PRIME: n -> n * MIX % PRIME is one-to-one
 
 
 def stamp_creation_order(Value):
     if getattr(Value, "_grader_stamped", None) is not None:
         return
     try:  # __slots__ without room for a stamp: the class keeps its ways
-        object.__setattr__(Value.__new__(Value), "_grader_seq", 0)
+        object.__setattr__(Value.__new__(Value), "_grader_hash", 0)
     except Exception:
         Value._grader_stamped = False
         return
@@ -129,7 +135,7 @@ def stamp_creation_order(Value):
 
     def __init__(self, *args, **kwargs):
         CREATED[0] += 1
-        object.__setattr__(self, "_grader_seq", CREATED[0])
+        object.__setattr__(self, "_grader_hash", CREATED[0] * MIX % PRIME)
         init(self, *args, **kwargs)
 
     try:
@@ -142,21 +148,29 @@ def stamp_creation_order(Value):
 
 
 def _creation_hash(self):
-    seq = getattr(self, "_grader_seq", None)
-    return object.__hash__(self) if seq is None else seq
+    stamp = getattr(self, "_grader_hash", None)
+    return object.__hash__(self) if stamp is None else stamp
+
+
+# main() puts here the function that asks the grader, mid-request, for the order in which to run
+# the rules of a graph (see backprop); the grader answers only requests that grade rules
+ASK = [None]
 
 
 def backprop(root, upstream, mode):
     """Propagate from root with d(loss)/d(root) = upstream.
 
-    mode "rules": the worker orders the graph itself and calls each node's `_backward`,
+    mode "rules": each node's `_backward` is called in an order the grader computes from the
+    graph's listing (the worker has no topological sort, nothing a backward() could borrow),
     so that backward rules can be graded before the student's backward() exists.
     mode "backward": the student's own backward(), on root * upstream.
     """
     if mode == "rules":
-        order = topological(root)
+        nodes, children, r = listing(root)
+        order = ASK[0](children, r)
         root.grad = upstream
-        for v in reversed(order):
+        for i in order:
+            v = nodes[i]
             v._backward()
             # caught as it happens: afterwards, a node used by two rules cannot tell which
             # of them made its grad a Value

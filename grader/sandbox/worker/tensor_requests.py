@@ -9,7 +9,8 @@ Standard library at import time, like the rest of the worker package: numpy is i
 inside the handlers (the student's code has it; the grader imports this module too).
 """
 
-from .graph import topological
+from . import student
+from .graph import listing
 from .ops import BINARY, UNARY, WITH_CONSTANT
 from .student import StudentError, _json_number, import_student
 
@@ -126,9 +127,11 @@ def walk(root, upstream, blame=False):
     reverse topological order. Exercises 8-10 grade rules with it, before or without the
     student's backward(). With `blame`, an exception in a rule (not NotImplementedError)
     comes out as RuleFailed, which says whose rule it was."""
-    order = topological(root)
+    # the order comes from the grader (student.backprop says why): no sort in the sandbox
+    nodes, children, r = listing(root)
+    order = [nodes[i] for i in student.ASK[0](children, r)]
     root.grad = upstream
-    for v in reversed(order):
+    for v in order:
         if not blame:
             v._backward()
             continue
@@ -224,7 +227,7 @@ def do_tensor_graph(req):
         return {"data": data}
     before = _snapshot(built, Tensor)
     if req.get("mode") == "backward":
-        for v in topological(out):  # each rule says whose it is if it raises
+        for v in listing(out)[0]:  # each rule says whose it is if it raises
             v._backward = _blaming(v, v._backward)
         try:
             out.backward()
@@ -248,7 +251,7 @@ def do_tensor_graph(req):
     if req.get("twice"):
         # every grad back to zeros (the nodes a composition made too: a - b's -b), then the
         # same pass again: it must give the same grads
-        for v in topological(out):
+        for v in listing(out)[0]:
             v.grad = np.zeros(np.shape(v.data))
         if req.get("mode") == "backward":
             out.backward()
