@@ -52,9 +52,28 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *session.posargs)
     if os.geteuid() == 0 and not session.posargs:
         # the sandbox where namespaces are forbidden (Docker's default), forced: ACLs, a
-        # worker user of its own; the same hostile submissions must get nothing
-        hostile = ["tests/test_sandbox.py", "tests/test_hostile.py"]
-        session.run("pytest", "-q", *hostile, env={"MICROGRAD_SANDBOX": "permissions"})
+        # worker user of its own, seccomp; the same hostile submissions must get nothing,
+        # with `unshare` (PID, network and IPC namespaces) and without it
+        hostile = ["tests/test_sandbox.py", "tests/test_hostile.py", "tests/test_promises.py"]
+        forced = {"MICROGRAD_SANDBOX": "permissions"}
+        session.run("pytest", "-q", *hostile, env=forced)
+        without = path_without(session, "unshare")
+        session.run("pytest", "-q", *hostile, env={**forced, "PATH": without})
+
+
+def path_without(session: nox.Session, command: str) -> str:
+    """A PATH with every command of this one but `command` (the sandbox finds it with
+    shutil.which): a folder of links, the session's own bin first."""
+    folder = os.path.join(session.create_tmp(), f"path-without-{command}")
+    os.makedirs(folder, exist_ok=True)
+    for directory in os.environ.get("PATH", "").split(os.pathsep):
+        if not os.path.isdir(directory) or directory == session.bin:
+            continue
+        for name in os.listdir(directory):
+            link = os.path.join(folder, name)
+            if name != command and not os.path.lexists(link):
+                os.symlink(os.path.join(directory, name), link)
+    return os.pathsep.join([session.bin, folder])
 
 
 @nox.session(python=PYTHON)

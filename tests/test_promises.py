@@ -24,7 +24,7 @@ import pytest
 from grader.sandbox import BWRAP, PERMISSIONS, UNPROTECTED, Sandbox, mode, policy
 from grader.sandbox.permissions import isolation
 from grader.sandbox.processes import worker_uid
-from tests.grader_helpers import ROOT, make_workspace
+from tests.grader_helpers import ROOT, grade_result, invoke, make_workspace
 from tests.test_batch import grade_batch, gradebook, workspace
 from tests.test_hostile import STUB_ENGINE, grade_hostile
 from tests.test_sandbox import ENGINE_TEXT, assert_no_better_than_stubs, attack
@@ -422,3 +422,82 @@ print("bad", _bad, "blas", round(float(numpy.linalg.det(numpy.eye(3) * 2)), 6))
     ws = make_workspace(tmp_path, files={"engine.py": probe + STUB_ENGINE})
     out = printed(grade_hostile(ws, codes=(1,)))
     assert "bad [] blas 8.0" in out, out
+
+
+# -- where a lock does not hold: found, and refused -------------------------------------------
+
+REASON = "the permissions sandbox cannot keep its promises here: a test says so"
+
+
+def test_where_a_promise_fails_batch_and_gradescope_refuse(tmp_path, monkeypatch):
+    """One line each: `grade batch` will not run, Gradescope's run gives no score, a student's
+    own `grade` grades and says why in one line."""
+    import grader.sandbox
+
+    monkeypatch.setattr(grader.sandbox, "shortfall", lambda: REASON)
+    alice = workspace(tmp_path / "class" / "alice")
+    out = tmp_path / "grades"
+    batch = invoke(["batch", str(tmp_path / "class"), "--out", str(out), "-e", "1"])
+    assert batch.exit_code == 2
+    refusal = f"Error: {REASON}, so grade batch will not run (or pass --unsafe-no-sandbox)"
+    assert batch.stderr.strip() == refusal
+    assert not out.exists()
+    monkeypatch.setenv("MICROGRAD_REQUIRE_SANDBOX", "1")  # what run_autograder sets
+    result, report = grade_result(alice, "exercise-1")
+    assert result.exit_code == 2 and report["score"] == 0
+    assert report["extra_data"]["error"] == REASON
+    monkeypatch.delenv("MICROGRAD_REQUIRE_SANDBOX")
+    one = invoke(["exercise-1", "--submission", str(alice), "--pictures", str(tmp_path / "p")])
+    assert one.exit_code == 0, one.stderr
+    assert len([line for line in one.stderr.splitlines() if REASON in line]) == 1
+
+
+@pytest.mark.skipif(mode() != PERMISSIONS, reason="the probe of the permissions mode")
+def test_the_probe_finds_a_lock_that_does_not_hold(monkeypatch):
+    """Run as a worker, the probe notices a worker without its seccomp filter, and a /tmp that
+    workers may list."""
+    from grader.sandbox import acl, permissions
+
+    assert permissions.shortfall.__wrapped__() == ""
+    with monkeypatch.context() as patched:
+        patched.setattr(permissions, "seccomp_filter", lambda: lambda: None)
+        assert "could open a socket" in permissions.shortfall.__wrapped__()
+    permissions.prepare()
+    tmp = str(Path(tempfile.gettempdir()).resolve())
+    acl._done.discard((tmp, 0o1))
+    try:
+        acl.deny_workers(Path(tmp), allow=0o5)  # r-x: as the grader before this issue left it
+        assert "could list a shared folder" in permissions.shortfall.__wrapped__()
+    finally:
+        acl._done.discard((tmp, 0o5))
+        acl.deny_workers(Path(tmp), allow=0o1)
+
+
+@ROOT_ONLY
+def test_ipc_objects_of_a_worker_user_are_removed():
+    """The second lock behind seccomp: whatever IPC object a worker's user made goes with it."""
+    from grader.sandbox.processes import remove_ipc_of
+
+    uid, key = 250_000 + os.getpid() % 10_000, 0x4D480000 + os.getpid() % 0xFFF0
+    make = (
+        "import ctypes; _l = ctypes.CDLL(None); "
+        f"print(_l.msgget({key}, 0o1600), _l.semget({key + 1}, 1, 0o1600), "
+        f"_l.shmget({key + 2}, 4096, 0o1600))"
+    )
+    made = _as_user(uid, policy.interpreter(True)[0], "-I", "-S", "-c", make)
+    assert "-1" not in made.stdout.split(), made.stdout + made.stderr
+    assert {key, key + 1, key + 2} <= _sysv_keys()
+    remove_ipc_of(uid)
+    assert not {key, key + 1, key + 2} & _sysv_keys()
+
+
+def test_the_libraries_are_read_from_the_binaries():
+    """The interpreter's libraries, found from its ELF header: the C library and the loader."""
+    from grader.sandbox import libraries
+
+    python = policy.interpreter(os.geteuid() == 0)[0]
+    found = libraries.needed_by([python])
+    assert any(os.path.basename(p).startswith("libc.so") for p in found), found
+    assert libraries.Elf(python).interp in found
+    assert all(os.path.isfile(p) for p in found)
+    assert libraries.needed_by([__file__]) == []  # not ELF: nothing

@@ -37,7 +37,7 @@ def mode() -> str:
 
 @functools.cache
 def shortfall() -> str:
-    """"" where student code is held to every promise of the README's security model here;
+    """Empty where student code is held to every promise of the README's security model here;
     else why not, in one line (no sandbox at all, or a lock of the "permissions" mode that
     does not hold on this machine: permissions.shortfall runs a probe as a worker)."""
     if mode() == UNPROTECTED:

@@ -162,7 +162,7 @@ BROKEN = {
 
 @functools.cache
 def shortfall() -> str:
-    """ "" when a worker here is held to every promise (the probe above, run as one); else
+    """Empty when a worker here is held to every promise (the probe above, run as one); else
     why not, in one line."""
     if not seccomp.supported():
         return "the permissions sandbox has no seccomp filter for this machine's architecture"
