@@ -7,8 +7,8 @@ of the ELF file that needs it, in this order: the file's DT_RPATH (if it has no 
 DT_RUNPATH ($ORIGIN is the file's own folder), /etc/ld.so.cache, the default folders. We do
 the same, keeping every candidate whose ELF class and machine match (the cache may list a
 library once per glibc-hwcaps level; binding a few extra copies of one library costs nothing),
-and follow their DT_NEEDED in turn. A pure-Python reader: ~100 files in a few milliseconds,
-where `ldd` takes most of a second.
+and follow their DT_NEEDED in turn. A pure-Python reader: ~100 files in tens of milliseconds,
+once per grading process, where `ldd` takes most of a second.
 """
 
 from __future__ import annotations
@@ -52,10 +52,9 @@ class Elf:
             phoff = struct.unpack_from(end + "I", data, 28)[0]
             size, count = struct.unpack_from(end + "HH", data, 42)
             headers = [
-                struct.unpack_from(end + "IIII4xI", data, phoff + i * size)[:5]
-                for i in range(count)
+                struct.unpack_from(end + "IIIII", data, phoff + i * size) for i in range(count)
             ]
-            headers = [(t, o, v, n) for t, o, v, _, n in headers]
+            headers = [(t, o, v, n) for t, o, v, _, n in headers]  # no p_paddr
             entry = end + "iI"
         self.interp = ""
         tags: list[tuple[int, int]] = []

@@ -105,13 +105,20 @@ def always_protected() -> tuple[Path, ...]:
 
 def _crossed() -> set[Path]:
     """The folders workers must cross to reach their own copies (/, /tmp, ...)."""
-    tmp = Path(tempfile.gettempdir())
+    tmp = Path(tempfile.gettempdir()).resolve()
     return {Path("/"), tmp, *tmp.parents}
+
+
+def shared_folders() -> list[Path]:
+    """The folders anyone may write to: WRITABLE_BY_ALL, and $TMPDIR if it is one too."""
+    tmp = tempfile.gettempdir()
+    found = [*WRITABLE_BY_ALL, *([tmp] if os.stat(tmp).st_mode & 0o002 else [])]
+    return [Path(f).resolve() for f in dict.fromkeys(found) if os.path.isdir(f)]
 
 
 def deny(paths: list[Path]) -> None:
     """Make `paths` unreadable to every worker (acl.py)."""
-    needed = {*_crossed(), *map(Path, WRITABLE_BY_ALL)}  # the latter: prepare() sees to them
+    needed = {*_crossed(), *shared_folders()}  # the latter: prepare() sees to them
     for path in paths:
         if Path(path).resolve() not in needed:
             acl.deny_workers(Path(path))
@@ -123,9 +130,8 @@ def prepare() -> None:
     workers may cross (where their copies are) but not list, and write to none."""
     deny(list(always_protected()))
     crossed = _crossed()
-    for folder in WRITABLE_BY_ALL:
-        if os.path.isdir(folder):
-            acl.deny_workers(Path(folder), allow=0o1 if Path(folder).resolve() in crossed else 0)
+    for folder in shared_folders():
+        acl.deny_workers(folder, allow=0o1 if folder in crossed else 0)
 
 
 # Run as a worker would be: the first promise that does not hold, by name, or "ok".
@@ -169,7 +175,7 @@ def shortfall() -> str:
     prepare()
     prefix, drops = isolation()
     python = policy.interpreter(True)[0]
-    shared = [f for f in {*WRITABLE_BY_ALL, tempfile.gettempdir()} if os.path.isdir(f)]
+    shared = map(str, shared_folders())
     cmd = [*prefix, *(drop() if drops else []), python, "-I", "-S", "-c", PROBE, *shared]
     try:
         probe = subprocess.run(
