@@ -19,6 +19,7 @@ from pathlib import Path
 
 import click
 
+from grader import sandbox
 from grader.classroom.bundle import bundle
 from grader.classroom.export import export
 from grader.classroom.options import course_secret_option, extra_checks_option
@@ -33,7 +34,7 @@ from grader.runner import (
     grade_submission,
     load_extra_checks,
 )
-from grader.sandbox import NO_SANDBOX, NO_SANDBOX_NOTE, UNPROTECTED
+from grader.sandbox import NO_SANDBOX_NOTE, UNPROTECTED
 from grader.sandbox import mode as sandbox_mode
 from grader.submissions import workspace
 from grader.submissions.submission import notebook_overrides, with_notebooks
@@ -80,8 +81,9 @@ def run(
         where = workspace.current() if submission is None else submission
         history = (where if where.is_dir() else where.parent) / HISTORY_FILE
     kept = History(history) if history is not None else None
-    if sandbox_mode() == UNPROTECTED and os.environ.get("MICROGRAD_REQUIRE_SANDBOX") == "1":
-        report = could_not_grade(exercises, NO_SANDBOX, extra)  # a Gradescope bundle
+    shortfall = sandbox.shortfall()  # "" where every promise of the security model holds
+    if shortfall and os.environ.get("MICROGRAD_REQUIRE_SANDBOX") == "1":
+        report = could_not_grade(exercises, shortfall, extra)  # a Gradescope bundle
     else:
         with opened as submission:
             report = grade_submission(submission, exercises, pictures, progress, extra, kept)
@@ -89,6 +91,8 @@ def run(
             kept.save()
     if sandbox_mode() == UNPROTECTED:
         click.echo(f"note: {NO_SANDBOX_NOTE}", err=True)
+    elif shortfall:
+        click.echo(f"note: {shortfall} (fine for your own work; a batch would refuse)", err=True)
     if show_progress:
         click.echo("\r\033[K", nl=False, err=True)
     if fmt == "text":
@@ -330,9 +334,10 @@ def batch_command(
             load_extra_checks(extra_checks)
         except ExtraChecksError as exc:
             raise click.UsageError(str(exc)) from None
-    if sandbox_mode() == UNPROTECTED and not unsafe_no_sandbox:
+    shortfall = sandbox.shortfall()  # "" where every promise of the security model holds
+    if shortfall and not unsafe_no_sandbox:
         click.echo(
-            f"Error: {NO_SANDBOX}, so grade batch will not run (or pass --unsafe-no-sandbox)",
+            f"Error: {shortfall}, so grade batch will not run (or pass --unsafe-no-sandbox)",
             err=True,
         )
         sys.exit(2)

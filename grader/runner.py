@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import SimpleNamespace
 
+from grader.checks import course
 from grader.checks.checking import REGISTRY, Check, Context, Fail
 from grader.exercises import EXERCISES
 from grader.feedback import results as R
@@ -341,7 +342,8 @@ def grade_submission(
     start = time.monotonic()
     try:
         # where namespaces are forbidden, what workers must not read is denied to them
-        protect([submission, *([pictures] if pictures else []), *check_folders(extra)])
+        secret = [Path(f)] if (f := os.environ.get(course.ENV_SECRET_FILE)) else []
+        protect([submission, *([pictures] if pictures else []), *check_folders(extra), *secret])
         with open_submission(submission) as workspace:
             report = grade(
                 workspace, exercises, pictures, progress=progress, extra=extra, history=history

@@ -2,8 +2,8 @@
 
 The test creates a user, gives it a copy of the kit and a venv of its own (built once and
 kept in its home: /root is closed to it, so it cannot run ours), and runs tests/test_sandbox.py,
-tests/test_hostile.py, tests/test_hostile_worker.py and the batch's gradebook test as that
-user, against that copy.
+tests/test_hostile.py, tests/test_hostile_worker.py, tests/test_promises.py and the batch's
+gradebook test as that user, against that copy.
 """
 
 from __future__ import annotations
@@ -97,6 +97,7 @@ def test_hostile_submissions_get_nothing_as_a_normal_user(user_kit: Path) -> Non
         "tests/test_sandbox.py",
         "tests/test_hostile.py",
         "tests/test_hostile_worker.py",
+        "tests/test_promises.py",
         "tests/test_batch.py::test_student_code_cannot_touch_the_gradebook",
     ]
     python = f"/home/{USER}/venv/bin/python"

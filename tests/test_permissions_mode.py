@@ -12,12 +12,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from tests.grader_helpers import ROOT
 
-HOSTILE = ["tests/test_sandbox.py", "tests/test_hostile.py", "tests/test_hostile_worker.py"]
+HOSTILE = [
+    "tests/test_sandbox.py",
+    "tests/test_hostile.py",
+    "tests/test_hostile_worker.py",
+    "tests/test_promises.py",
+]
 
 pytestmark = [
     pytest.mark.grader,
@@ -41,5 +47,29 @@ def run_hostile_tests(**env: str) -> subprocess.CompletedProcess:
 
 def test_hostile_submissions_get_nothing_in_the_permissions_mode() -> None:
     proc = run_hostile_tests(MICROGRAD_SANDBOX="permissions")
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    assert " passed" in proc.stdout
+
+
+def path_without(folder: Path, command: str) -> str:
+    """A PATH with every command of this one but `command` (the sandbox finds it with
+    shutil.which): a folder of links, the interpreter's own bin first."""
+    folder.mkdir(parents=True, exist_ok=True)
+    own = os.path.dirname(sys.executable)
+    for directory in os.environ.get("PATH", "").split(os.pathsep):
+        if not os.path.isdir(directory) or directory == own:
+            continue
+        for name in os.listdir(directory):
+            link = folder / name
+            if name != command and not os.path.lexists(link):
+                link.symlink_to(os.path.join(directory, name))
+    return os.pathsep.join([own, str(folder)])
+
+
+def test_hostile_submissions_get_nothing_in_the_permissions_mode_without_unshare(tmp_path):
+    """Where `unshare` is missing (no PID, network or IPC namespace of the worker's own), the
+    seccomp filter and the clean-up must hold the same promises, or the mode refuses."""
+    without = path_without(tmp_path / "bin", "unshare")
+    proc = run_hostile_tests(MICROGRAD_SANDBOX="permissions", PATH=without)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
     assert " passed" in proc.stdout

@@ -11,10 +11,13 @@ from pathlib import Path
 
 import click
 
+from grader import sandbox
+
 
 def _use_course_secret(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
-    """Grade with the secret in this file: this process and the grading processes it starts
-    read it through the environment (grader/checks/course.py)."""
+    """Grade with the secret in this file: read here, its value goes to this process and the
+    grading processes it starts through the environment (grader/checks/course.py), which no
+    worker can read (another user's); the file is shut out of workers like the kit."""
     from grader.checks import course
 
     if value is None:
@@ -25,7 +28,9 @@ def _use_course_secret(ctx: click.Context, param: click.Parameter, value: Path |
         raise click.BadParameter(f"cannot read {value}: {exc}") from None
     if not text:
         raise click.BadParameter(f"{value} is empty: its first line is the secret")
-    os.environ[course.ENV_SECRET_FILE] = str(value.resolve())
+    os.environ[course.ENV_SECRET] = text.splitlines()[0].strip()
+    os.environ.pop(course.ENV_SECRET_FILE, None)
+    sandbox.protect([value])
 
 
 course_secret_option = click.option(

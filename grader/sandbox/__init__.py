@@ -6,11 +6,15 @@ sandbox, and it holds no answer (questions.py: the grader orders the rules it gr
 one). It runs in one of three modes (modes.py; MICROGRAD_SANDBOX forces one):
 
 - "bwrap" (bwrap.py): inside bubblewrap, whose whole policy is policy.py: it sees its own files,
-  the standard library and numpy, nothing else; no network, no other process, no new process
-  (seccomp.py). As root, bwrap itself runs as a user of the worker's own.
+  the standard library, numpy and the libraries they load (libraries.py), nothing else; no
+  network, no other process, no new process (seccomp.py). As root, bwrap itself runs as a
+  user of the worker's own.
 - "permissions" (permissions.py), as root where namespaces are forbidden (Docker's default
   profile): the worker runs as a user of its own, and what it must not read is denied to that
-  user by POSIX ACLs (acl.py); a process limit of 1 forbids new processes and threads.
+  user by POSIX ACLs (acl.py); a process limit of 1 forbids new processes and threads, the
+  seccomp filter sockets and IPC objects, a PID namespace (where `unshare` works) the sight of
+  other processes. A probe run as a worker checks every lock (shortfall()): where one does
+  not hold, batches and Gradescope refuse.
 - "unprotected", a normal user without bwrap: basic isolation only (no site-packages, PID and
   network namespaces where allowed); fine for a student's own work, refused for a batch and
   for Gradescope unless asked for with --unsafe-no-sandbox.
@@ -27,6 +31,7 @@ from grader.sandbox.modes import (
     UNPROTECTED,
     mode,
     protect,
+    shortfall,
 )
 from grader.sandbox.processes import Limits, die_with_parent
 from grader.sandbox.replies import (
@@ -60,4 +65,5 @@ __all__ = [
     "finite",
     "mode",
     "protect",
+    "shortfall",
 ]

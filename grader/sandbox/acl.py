@@ -8,6 +8,10 @@ one of those entries grants, and "other" is never consulted. So a worker cannot 
 folder, whatever its mode bits say, while everyone else's access is unchanged (the ACL's mask
 is set to the group bits, which keeps the owning group's rights as they were).
 
+The other way round, a worker's own copy of the submission is open to that worker's user
+alone (only_for): owned by root, mode 0700, one entry `user:UID:r-x`; no other worker, in no
+group, can list or read it, and the worker cannot change its mode.
+
 Written as the kernel's `system.posix_acl_access` attribute with os.setxattr: no `setfacl`
 needed. The entries stay after grading; they concern only the workers' group.
 """
@@ -52,16 +56,7 @@ def _entries(path: Path) -> dict[tuple[int, int], int]:
     }
 
 
-def deny_workers(path: Path, allow: int = 0) -> None:
-    """Add `group:WORKERS:---` to the ACL of `path` (a folder or a file); with allow=0o5,
-    `group:WORKERS:r-x` (a folder they may read but not write, e.g. /tmp)."""
-    path = Path(path).resolve()
-    if (str(path), allow) in _done or not path.exists():
-        return
-    entries = _entries(path)
-    entries[(GROUP, WORKERS)] = allow
-    if (MASK, NO_ID) not in entries:
-        entries[(MASK, NO_ID)] = entries[(GROUP_OBJ, NO_ID)]
+def _write(path: Path, entries: dict[tuple[int, int], int]) -> None:
     data = struct.pack("<I", VERSION) + b"".join(
         ENTRY.pack(tag, perm, eid) for (tag, eid), perm in sorted(entries.items())
     )
@@ -69,4 +64,25 @@ def deny_workers(path: Path, allow: int = 0) -> None:
         os.setxattr(path, XATTR, data, follow_symlinks=False)
     except OSError as exc:
         raise CannotProtect(f"cannot set an ACL on {path} ({exc.strerror})") from None
+
+
+def only_for(path: Path, uid: int, allow: int) -> None:
+    """Make `path` readable (with allow=0o5, a folder listable; 0o1, only crossable; 0o4, a file
+    readable) by user `uid` alone, besides its owner: its group and everyone else get nothing."""
+    owner = 0o7 if path.is_dir() else 0o6
+    entries = {(USER_OBJ, NO_ID): owner, (GROUP_OBJ, NO_ID): 0, (OTHER, NO_ID): 0}
+    _write(path, {**entries, (USER, uid): allow, (MASK, NO_ID): allow})
+
+
+def deny_workers(path: Path, allow: int = 0) -> None:
+    """Add `group:WORKERS:---` to the ACL of `path` (a folder or a file); with allow=0o1,
+    `group:WORKERS:--x` (a folder they may cross to their own copies but not list, e.g. /tmp)."""
+    path = Path(path).resolve()
+    if (str(path), allow) in _done or not path.exists():
+        return
+    entries = _entries(path)
+    entries[(GROUP, WORKERS)] = allow
+    if (MASK, NO_ID) not in entries:
+        entries[(MASK, NO_ID)] = entries[(GROUP_OBJ, NO_ID)]
+    _write(path, entries)
     _done.add((str(path), allow))

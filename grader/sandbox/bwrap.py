@@ -1,6 +1,7 @@
 """The "bwrap" mode: the worker inside bubblewrap, whose whole policy is policy.py, with the
-seccomp filter of seccomp.py (no new process). As root, bwrap itself runs as the worker's own
-user."""
+seccomp filter of seccomp.py (no new process, socket or IPC object). As root, bwrap itself runs
+as the worker's own user. bwrap reads its options from a descriptor (`--args FD`): its command
+line, which student code can read in /proc/1/cmdline, holds no host path."""
 
 from __future__ import annotations
 
@@ -14,14 +15,17 @@ from grader.sandbox.permissions import drop
 from grader.submissions.scratch import private_folder, remove
 
 
-def bwrap_command(submission: Path, python_args: list[str]) -> tuple[list[str], int]:
-    """The command that runs the worker in bubblewrap, and the seccomp filter's descriptor to
-    pass to it (the caller closes it). As root, bwrap starts as the worker's own user."""
+def bwrap_command(submission: Path, python_args: list[str]) -> tuple[list[str], list[int]]:
+    """The command that runs the worker in bubblewrap, and the descriptors to pass to it (the
+    seccomp filter, bwrap's options; the caller closes them). As root, bwrap starts as the
+    worker's own user."""
     root = os.geteuid() == 0
-    seccomp_fd = seccomp.pipe_with_program()
+    options, command = policy.bwrap_args(submission, python_args, as_other_user=root)
+    seccomp_fd = seccomp.descriptor_with(seccomp.program())
+    args_fd = seccomp.descriptor_with(b"".join(a.encode() + b"\0" for a in options))
     bwrap = shutil.which("bwrap") or "bwrap"
-    args = policy.bwrap_args(submission, python_args, as_other_user=root)
-    return [*(drop(False) if root else []), bwrap, "--seccomp", str(seccomp_fd), *args], seccomp_fd
+    argv = [bwrap, "--args", str(args_fd), "--seccomp", str(seccomp_fd), *command]
+    return [*(drop(False) if root else []), *argv], [seccomp_fd, args_fd]
 
 
 def works() -> bool:
@@ -34,11 +38,12 @@ def works() -> bool:
     try:
         empty.chmod(0o755)
         probe = "pass"
-        cmd, fd = bwrap_command(empty, ["-I", "-S", "-c", probe])
+        cmd, fds = bwrap_command(empty, ["-I", "-S", "-c", probe])
         try:
-            probe = subprocess.run(cmd, capture_output=True, timeout=30, pass_fds=(fd,))
+            probe = subprocess.run(cmd, capture_output=True, timeout=30, pass_fds=fds)
         finally:
-            os.close(fd)
+            for fd in fds:
+                os.close(fd)
         return probe.returncode == 0
     except (OSError, subprocess.SubprocessError):
         return False

@@ -2,12 +2,12 @@
 
 The worker's file system is empty but for what is listed here, read-only unless said:
 
-  the Python interpreter and its standard library  at their own paths, every site-packages,
-                                                     dist-packages and other python* folder in
-                                                     them hidden under an empty read-only tmpfs
-                                                     (also any site- or dist-packages deeper in
-                                                     the system's libraries)
-  the system's shared libraries (/usr/lib, /lib*)   for the interpreter and numpy's extensions
+  the Python interpreter and its standard library  at their own paths, its site-packages and
+                                                     dist-packages hidden under an empty
+                                                     read-only tmpfs
+  the shared libraries they and numpy load          each file at its own path (libraries.py
+                                                     reads them from the binaries' ELF headers):
+                                                     no other file of /usr/lib or /lib*
   /sandbox/numpy/numpy, numpy.libs                  numpy alone, on the worker's sys.path
   /sandbox/submission                               the copy of the submission's micrograd/
   /proc                                             a fresh one: the worker's own processes only
@@ -15,17 +15,21 @@ The worker's file system is empty but for what is listed here, read-only unless 
   /tmp (the cwd and HOME), /dev/shm                 private tmpfs, size-capped, writable
 
 Not there: the kit, the grader, site-packages (torch), other submissions, results, /home,
-/root, /etc (but ld.so's cache), the network. All namespaces are the worker's own (user,
-mount, pid, ipc, net, uts, cgroup), with no capabilities, a cleared environment and a new
-session; it dies with the grader. The seccomp filter (seccomp.py) forbids new processes.
+/root, /etc (but ld.so's cache), other programs' files under /usr/lib, the network. All
+namespaces are the worker's own (user, mount, pid, ipc, net, uts, cgroup), with no
+capabilities, a cleared environment and a new session; it dies with the grader. The seccomp
+filter (seccomp.py) forbids new processes, sockets and IPC objects. bwrap reads these
+arguments from a descriptor (`--args`), so no host path is on any command line in the sandbox
+(/proc/1/cmdline is bwrap's).
 
 The worker's own code is not there either: it comes through a pipe that its launcher reads and
 closes before any student code runs (worker_process.py), so no file of it can be read, nor its
 modules imported.
 
 As root, bwrap runs as the worker's own unprivileged user (setpriv), so every source must be
-reachable by that user: the submission is copied into a fresh folder, the interpreter is the
-system's where ours sits under /root, and numpy is copied once.
+reachable by that user: the submission is copied into a fresh folder that only that user may
+read, the interpreter is the system's where ours sits under /root,
+and numpy is copied once.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
+from grader.sandbox import libraries as elf
 from grader.submissions.scratch import private_folder
 
 TMP_BYTES = 32 * 1024**2  # /tmp: the cwd, HOME and any file the worker writes
@@ -177,38 +182,61 @@ def _hidden_in(lib: str, stdlib: str) -> list[str]:
     return [h for h in hidden if os.path.isdir(h)]
 
 
+LOCALES = ("/usr/lib/locale/C.utf8", "/usr/lib/locale/C.UTF-8")  # LANG=C.UTF-8 (old glibc)
+
+
+def _inside(path: str, folders: list[str]) -> bool:
+    return any(path == f or path.startswith(f.rstrip("/") + "/") for f in folders)
+
+
+@functools.cache
+def libraries(as_other_user: bool) -> tuple[tuple[str, str], ...]:
+    """(source, destination) of each shared library that the interpreter, its standard
+    library's extension modules and numpy's load (libraries.py reads them from the binaries):
+    the file itself, bound where the loader looks it up (the folder's links resolved, as the
+    sandbox has only the links of SYSTEM_LIBS). Those inside numpy's folders or the standard
+    library come with them."""
+    python, stdlib, _ = interpreter(as_other_user)
+    numpy = [os.path.realpath(d) for d in numpy_dirs(as_other_user)]
+    binaries = [python, *map(str, Path(stdlib, "lib-dynload").glob("*.so"))]
+    binaries += [str(p) for d in numpy[:1] for p in Path(d).rglob("*.so")]
+    binds = []
+    for lib in elf.needed_by(binaries):
+        real = os.path.realpath(lib)
+        if not _inside(real, [*numpy, stdlib]):
+            where = os.path.join(os.path.realpath(os.path.dirname(lib)), os.path.basename(lib))
+            binds.append((real, where))
+    return tuple(dict.fromkeys(binds))
+
+
 @functools.cache
 def read_only_sources(as_other_user: bool) -> tuple[tuple[str, str], ...]:
-    """(source, destination) of everything bound read-only but the submission."""
-    python, stdlib, libdir = interpreter(as_other_user)
-    binds = [(python, python)]
-    for lib in [*SYSTEM_LIBS, libdir]:
-        inside = any(lib == d or lib.startswith(d + "/") for _, d in binds)
-        if os.path.isdir(lib) and not os.path.islink(lib) and not inside:
-            binds.append((lib, lib))
-    if not any(stdlib.startswith(dst + "/") for _, dst in binds):
-        binds.append((stdlib, stdlib))
+    """(source, destination) of everything bound read-only but the submission:
+    the interpreter, its standard library, numpy, and the libraries they load, nothing else
+    of the system's folders."""
+    python, stdlib, _ = interpreter(as_other_user)
+    binds = [(python, python), (stdlib, stdlib)]
     binds += [(d, f"{NUMPY_DIR}/{os.path.basename(d)}") for d in numpy_dirs(as_other_user)]
-    if os.path.isfile("/etc/ld.so.cache"):
-        binds.append(("/etc/ld.so.cache", "/etc/ld.so.cache"))
+    binds += [b for b in libraries(as_other_user) if not _inside(b[1], [python, stdlib])]
+    binds += [(f, f) for f in ("/etc/ld.so.cache", *LOCALES) if os.path.exists(f)]
     return tuple(binds)
 
 
-def bwrap_args(submission: Path, python_args: list[str], as_other_user: bool) -> list[str]:
-    """bwrap's arguments that run `python python_args` in the sandbox."""
+def bwrap_args(
+    submission: Path, python_args: list[str], as_other_user: bool
+) -> tuple[list[str], list[str]]:
+    """bwrap's options (host paths: read from a descriptor), and the command it runs in the
+    sandbox (`-- python python_args`: no host path but the interpreter's own, the same inside)."""
     python, stdlib, _ = interpreter(as_other_user)
     args = ["--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent"]
     args += ["--new-session", "--cap-drop", "ALL", "--clearenv"]
     for lib in SYSTEM_LIBS:  # merged /usr: /lib is a link to usr/lib
         if os.path.islink(lib):
             args += ["--symlink", os.readlink(lib), lib]
-    sources = read_only_sources(as_other_user)
-    for src, dst in sources:
+    for src, dst in read_only_sources(as_other_user):
         args += ["--ro-bind", src, dst]
-    for src, dst in sources:
-        if src == dst and os.path.isdir(src):
-            for hidden in _hidden_in(src, stdlib):
-                args += ["--size", "4096", "--tmpfs", hidden, "--remount-ro", hidden]
+    for hidden in _hidden_in(stdlib, stdlib):  # its site-packages (Debian's dist-packages)
+        args += ["--size", "4096", "--tmpfs", hidden, "--remount-ro", hidden]
     args += ["--ro-bind", str(submission), SUBMISSION_DIR]
     args += ["--proc", "/proc", "--dev", "/dev"]
     args += ["--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
@@ -216,4 +244,4 @@ def bwrap_args(submission: Path, python_args: list[str], as_other_user: bool) ->
     args += ["--chdir", "/tmp"]
     for key, value in ENV.items():
         args += ["--setenv", key, value]
-    return [*args, "--", python, *python_args]
+    return args, ["--", python, *python_args]

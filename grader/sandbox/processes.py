@@ -11,6 +11,7 @@ import resource
 import shutil
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,23 +96,51 @@ def kill_processes_of(uid: int, wait: float = 2.0) -> None:
         time.sleep(0.005)
 
 
-def remove_shared_memory_of(uid: int) -> None:
-    """Remove the System V shared memory segments user `uid` made (outside bwrap, where they
-    would stay in RAM after the worker: no IPC namespace of its own ends them)."""
+# /proc/sysvipc/<kind>: the columns of the id and of the owner's and creator's uids, and
+# the call that removes one (IPC_RMID = 0)
+SYSV = {
+    "shm": (1, (7, 9), lambda libc, i: libc.shmctl(i, 0, None)),
+    "msg": (1, (7, 9), lambda libc, i: libc.msgctl(i, 0, None)),
+    "sem": (1, (4, 6), lambda libc, i: libc.semctl(i, 0, 0)),
+}
+MQUEUE = "/dev/mqueue"  # POSIX message queues, where the mqueue file system is mounted
+
+
+def remove_ipc_of(uid: int) -> None:
+    """Remove every IPC object user `uid` owns or made: System V shared memory segments,
+    message queues and semaphore sets, and POSIX message queues (/dev/mqueue; POSIX shared
+    memory and semaphores are files in /dev/shm, which remove_files_of clears). Outside an
+    IPC namespace of its own nothing ends them with the worker. The seccomp filter already
+    forbids making them: this is the second lock."""
+    libc = None
+    for kind, (id_column, uid_columns, remove) in SYSV.items():
+        try:
+            lines = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) > max(uid_columns) and uid in (int(fields[c]) for c in uid_columns):
+                if libc is None:
+                    import ctypes
+
+                    libc = ctypes.CDLL(None, use_errno=True)
+                remove(libc, int(fields[id_column]))
     try:
-        lines = Path("/proc/sysvipc/shm").read_text().splitlines()[1:]
+        queues = list(os.scandir(MQUEUE))
     except OSError:
         return
-    import ctypes
+    for queue in queues:
+        try:
+            if queue.stat(follow_symlinks=False).st_uid == uid:
+                os.unlink(queue.path)
+        except OSError:
+            pass
 
-    libc = ctypes.CDLL(None, use_errno=True)
-    for line in lines:
-        fields = line.split()  # key shmid perms size cpid lpid nattch uid gid cuid ...
-        if len(fields) > 9 and uid in (int(fields[7]), int(fields[9])):
-            libc.shmctl(int(fields[1]), 0, None)  # IPC_RMID
 
-
-def limit(limits: Limits, as_nobody: bool) -> None:  # runs in the child between fork and exec
+def limit(
+    limits: Limits, as_nobody: bool, seccomp_filter: Callable[[], None] | None = None
+) -> None:  # runs in the child between fork and exec
     die_with_parent()
     if as_nobody:
         # Counted per user (threads included), so only for the worker's own user: with 1, the
@@ -122,3 +151,5 @@ def limit(limits: Limits, as_nobody: bool) -> None:  # runs in the child between
     resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
     resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if seccomp_filter is not None:  # "permissions" mode: no socket, no IPC object (seccomp.py)
+        seccomp_filter()

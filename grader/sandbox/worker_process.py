@@ -21,7 +21,7 @@ from grader.sandbox.processes import (
     kill_processes_of,
     limit,
     remove_files_of,
-    remove_shared_memory_of,
+    remove_ipc_of,
     worker_uid,
 )
 from grader.sandbox.replies import (
@@ -112,13 +112,11 @@ class Sandbox:
         self.limits = limits or Limits()
         self.mode = mode()
         if self.mode == PERMISSIONS:
-            permissions.deny(list(permissions.always_protected()))
-            for folder in permissions.WRITABLE_BY_ALL:  # the worker writes nowhere: no disk to fill
-                if os.path.isdir(folder):
-                    acl.deny_workers(Path(folder), allow=0o5)
+            permissions.prepare()  # the kit and the rest denied; /tmp not listable
         self.prefix, self.drops = permissions.isolation() if self.mode != BWRAP else ([], False)
-        # A fresh private folder (mkdtemp: mode 0700, an unpredictable name) that only its
-        # contents are opened up from: the copies the worker reads, and its scratch folder.
+        self.filter = permissions.seccomp_filter() if self.mode == PERMISSIONS else None
+        # A fresh private folder (mkdtemp: mode 0700, an unpredictable name): the copies the
+        # worker reads, and its scratch folder, open to the worker's own user alone.
         self.root = private_folder("micrograd-grade-")
         self.package = self.root / "workspace"
         self.package.mkdir()
@@ -129,17 +127,35 @@ class Sandbox:
             raise
         self.scratch = self.root / "scratch"  # outside bwrap: the worker's cwd and HOME
         self.scratch.mkdir()
-        for path in [self.root, *self.root.rglob("*")]:
-            path.chmod(0o755 if path.is_dir() else 0o644)
-        if self.drops and self.mode != PERMISSIONS:
-            uid = worker_uid()
-            os.chown(self.scratch, uid, uid)
+        self._open_to_worker()
+        if self.drops and self.mode != PERMISSIONS:  # unprotected, as root: it writes there
+            os.chown(self.scratch, worker_uid(), worker_uid())
         self.output_path = self.root / "output.txt"
         self.proc: subprocess.Popen | None = None
         self.outputs: list[str] = []
         self.failures = 0
         self.timeouts_in_a_row = 0
         self.set_budget(None)
+
+    def _open_to_worker(self) -> None:
+        """The folder readable by the worker's user alone: as root, whose worker runs as a user
+        of its own (bwrap too), by an ACL entry for that user (acl.only_for), or where the file
+        system keeps no ACL, by giving it the files; else (the worker is us) by mode 0700.
+        Classmates graded beside it run as other users: they cannot list or read it."""
+        paths = [self.root, *self.root.rglob("*")]
+        if os.geteuid() != 0 or not (self.mode == BWRAP or self.drops):
+            for path in paths:
+                path.chmod(0o700 if path.is_dir() else 0o600)
+            return
+        uid = worker_uid()
+        try:
+            for path in paths:  # the top folder crossed only: nothing in it to list
+                allow = 0o1 if path == self.root else 0o5 if path.is_dir() else 0o4
+                acl.only_for(path, uid, allow)
+        except acl.CannotProtect:
+            for path in paths:
+                os.chown(path, uid, uid)
+                path.chmod(0o500 if path.is_dir() else 0o400)
 
     # -- process life ------------------------------------------------------------------
 
@@ -149,8 +165,8 @@ class Sandbox:
         fds = [str(source_r), str(req_r), str(rep_w)]
         if self.mode == BWRAP:
             args = [*flags, launcher(policy.SYS_PATH), fds[0], policy.SUBMISSION_DIR, *fds[1:]]
-            cmd, seccomp_fd = bwrap.bwrap_command(self.package, args)
-            return cmd, [source_r, req_r, rep_w, seccomp_fd]
+            cmd, fds = bwrap.bwrap_command(self.package, args)
+            return cmd, [source_r, req_r, rep_w, *fds]
         numpy = policy.numpy_dirs(self.drops, alone=True)[:1]
         path = [os.path.dirname(d) for d in numpy]
         python = policy.interpreter(self.drops)[0]
@@ -178,7 +194,7 @@ class Sandbox:
                     env=env,
                     start_new_session=True,
                     preexec_fn=functools.partial(
-                        limit, self.limits, self.mode == PERMISSIONS and self.drops
+                        limit, self.limits, self.mode == PERMISSIONS and self.drops, self.filter
                     ),
                 )
         finally:
@@ -203,8 +219,9 @@ class Sandbox:
         self.proc.wait()
         if self.mode == PERMISSIONS:
             # its processes die with it, but are reaped a moment later; the next worker's
-            # process limit of 1 counts them until then
+            # process limit of 1 counts them until then. No IPC object outlives it either.
             kill_processes_of(worker_uid())
+            remove_ipc_of(worker_uid())
         for fd in (self._req_w, self._rep_r):
             try:
                 os.close(fd)
@@ -229,7 +246,7 @@ class Sandbox:
         remove(self.root)
         if self.drops:  # outside bwrap, /tmp and System V IPC are shared
             remove_files_of(worker_uid())
-            remove_shared_memory_of(worker_uid())
+            remove_ipc_of(worker_uid())
 
     def __enter__(self) -> Sandbox:
         return self
