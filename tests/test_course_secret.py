@@ -124,10 +124,15 @@ def test_replayed_replies_earn_nothing_computed_under_another_secret(
     (ws / "micrograd" / "recorded.json").write_text(json.dumps(recorded))
 
     # The recording is a faithful one: under the secret it was made with, it passes every check
-    # but the first, whose first request came before the recording was in place (it is
-    # installed when the worker imports gradcheck.py, while serving that request).
+    # but those whose request was the first a worker served (exercise 0's first, and any after a
+    # worker was started afresh): it came before the recording was in place (it is installed
+    # when the worker imports the student's module, while serving that request), so it reached
+    # the stubs themselves.
     code, public = grade_json(ws, "all")
-    assert list(_messages(public)) == ["exercise-0: forward difference"], _messages(public)
+    failed = _messages(public)
+    assert "exercise-0: forward difference" in failed, failed
+    assert all("not implemented yet" in text for text in failed.values()), failed
+    assert len(failed) <= 3, failed  # a worker is started afresh rarely: the replay is faithful
 
     code, result = grade_json(ws, "all", "--course-secret-file", str(secret_file("a course")))
     assert code == 1
