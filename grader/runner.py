@@ -141,12 +141,17 @@ def run_check(check: Check, ctx: Context) -> R.CheckResult:
         )
 
     ctx.start(f"exercise-{check.exercise}/{check.name}")
+    graded_with = ""
     try:
+        graded_with = ctx.use_code_for(check)
         note = check.run(ctx)
     except Fail as exc:
-        return result(R.WRONG, exc.message, exc.rule, exc.details)
+        return result(R.WRONG, exc.message + _aside(graded_with), exc.rule, exc.details)
     except StudentError as exc:
-        return result(*explain_student_error(exc))
+        outcome, message = explain_student_error(exc)
+        return result(
+            outcome, message + ("" if outcome == R.NOT_IMPLEMENTED else _aside(graded_with))
+        )
     except WorkerFailed as exc:
         return result(R.WORKER, f"your code could not be run to the end: {exc}")
     except Exception as exc:
@@ -165,6 +170,10 @@ def run_check(check: Check, ctx: Context) -> R.CheckResult:
             details={"internal": tb[:300]},
         )
     return result(R.PASSED, note if isinstance(note, str) else "")
+
+
+def _aside(note: str) -> str:
+    return f"\n    (note: {note})" if note else ""
 
 
 # The time all of an exercise's checks may take together, wall clock, grader's side included:

@@ -73,7 +73,9 @@ def test_an_order_dependent_bug_gets_the_same_report_every_run(tmp_path):
     pictures = ["--pictures", str(tmp_path / "pictures")]
     runs = [grade_json(ws, "exercise-1", *pictures) for _ in range(3)]
     runs += [grade_json(ws, "exercise-3", *pictures) for _ in range(2)]
-    assert {code for code, _ in runs} == {1}
+    assert {code for code, _ in runs[:3]} == {1}
+    # exercise 3 is graded with the kit's + standing in for this one: charged once, there
+    assert {code for code, _ in runs[3:]} == {0}
     assert _without_time(runs[0][1]) == _without_time(runs[1][1]) == _without_time(runs[2][1])
     assert _without_time(runs[3][1]) == _without_time(runs[4][1])
     assert "a node used twice accumulates (+=)" in _failed(runs[0][1], 1)

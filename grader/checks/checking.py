@@ -30,6 +30,7 @@ from pathlib import Path
 from grader.checks.expressions import Expression, rule_of, torch_values
 from grader.sandbox import Sandbox, finite
 from grader.sandbox.worker.ops import operands
+from grader.submissions.regions import Composer
 
 TORCH_REL, TORCH_ABS = 1e-6, 1e-9
 FD_STEP, FD_REL = 1e-6, 1e-4
@@ -46,10 +47,22 @@ class Context:
     purpose: str = "unnamed"
     rng: random.Random = field(default_factory=lambda: random.Random(0))
 
+    composer: Composer | None = None
+
     def start(self, purpose: str) -> None:
         from grader.checks import course
 
         self.purpose, self.rng = purpose, course.rng_for(purpose)
+
+    def use_code_for(self, check: Check) -> str:
+        """Give the worker the code `check` grades: the student's code for its exercise, with
+        the reference standing in for earlier exercises' (an end-to-end check: the student's
+        own throughout). Returns what a failure's message should add ('' for nothing)."""
+        if self.composer is None:
+            self.composer = Composer(self.sandbox.read)
+        files, note = self.composer.files(check.exercise, whole=check.end_to_end)
+        self.sandbox.use(files)
+        return note
 
     def uniform(self, lo: float, hi: float, away_from: float | None = None) -> float:
         """A number in [lo, hi], 3 decimals; at least 0.1 from `away_from` (a kink) if given."""
@@ -73,14 +86,17 @@ class Check:
     points: float
     run: Callable[[Context], str | None]
     hint: str = ""
+    # False: graded on the student's code for this exercise, the reference standing in for
+    # earlier exercises' (one mistake, charged once); True: on the student's whole code
+    end_to_end: bool = False
 
 
 REGISTRY: list[Check] = []
 
 
-def check(exercise: int, points: float, name: str, hint: str = ""):
+def check(exercise: int, points: float, name: str, hint: str = "", end_to_end: bool = False):
     def register(fn: Callable[[Context], str | None]) -> Callable[[Context], str | None]:
-        REGISTRY.append(Check(exercise, name, points, fn, hint))
+        REGISTRY.append(Check(exercise, name, points, fn, hint, end_to_end))
         return fn
 
     return register

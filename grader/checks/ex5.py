@@ -293,9 +293,11 @@ def accuracy(params, X, y):
 @check(
     5,
     3,
-    f"training on two moons reaches {MOONS_THRESHOLD:.0%} held-out accuracy",
+    f"end to end, your whole code: training on two moons reaches {MOONS_THRESHOLD:.0%} "
+    "held-out accuracy",
     hint="the grader runs your fit() -> train_step() on a secret training set from its own "
     "initial parameters, then measures accuracy itself on points your code never saw",
+    end_to_end=True,  # the course's one check of the whole stack: engine, MLP, losses, SGD
 )
 def moons(ctx):
     (X, y), (Xt, yt), params, linear = cached_case(course.seed_for(ctx.purpose))

@@ -106,6 +106,7 @@ class Sandbox:
         self.outputs: list[str] = []
         self.failures = 0
         self.timeouts_in_a_row = 0
+        self._texts: dict[str, str] = {}  # files of micrograd/ rewritten by use()
         self.set_budget(None)
 
     # -- process life ------------------------------------------------------------------
@@ -206,6 +207,33 @@ class Sandbox:
         if self.proc is not None:
             text += self._read_output()
         return text[: self.limits.output_chars + 40]
+
+    # -- the code the worker sees --------------------------------------------------------
+
+    def read(self, name: str) -> str | None:
+        """The text of micrograd/NAME as copied from the submission (None: no such regular
+        file, or not UTF-8)."""
+        if name in self._texts:
+            return self._texts[name]
+        path = self.package / "micrograd" / name
+        try:
+            if path.is_symlink() or not path.is_file():
+                return None
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def use(self, files: dict[str, str]) -> None:
+        """Give the worker these texts for these files of micrograd/ (the runner composes
+        them, grader/submissions/regions.py); a worker that imported other code is stopped,
+        and the next request starts one on these."""
+        changed = {n: t for n, t in files.items() if self.read(n) != t}
+        if not changed:
+            return
+        self._stop()
+        for name, text in changed.items():
+            (self.package / "micrograd" / name).write_text(text, encoding="utf-8")
+            self._texts[name] = text
 
     # -- requests --------------------------------------------------------------------------
 
