@@ -176,10 +176,14 @@ def _aside(note: str) -> str:
     return f"\n    (note: {note})" if note else ""
 
 
-# The time all of an exercise's checks may take together, wall clock, grader's side included:
-# ten times what the reference takes on a slow machine. A worker that stalls each request just
-# under its own limit (Limits.request_seconds) then costs one budget, not minutes; past it,
-# the exercise's remaining checks fail with "ran out of time", and the points earned stay.
+# The time the student's code may take on all of an exercise's checks together: the worker's
+# CPU seconds, and the seconds it sleeps on a request (a stall), measured from outside the
+# worker (sandbox/processes.py); the grader's own time and a busy machine's waits do not count,
+# so that load never changes a grade. Wall-clock time is only a far backstop (BACKSTOP x the
+# budget). Generous: ten times what the slowest engine we know (micrograd 0.1.0's) takes. A
+# worker that stalls each request just under its own limit (Limits.request_seconds) then costs
+# one budget, not minutes; past it, the exercise's remaining checks fail with "ran out of
+# time", and the points earned stay.
 BUDGET_SECONDS = {1: 30.0, 2: 30.0, 3: 40.0, 4: 40.0, 5: 180.0}
 
 
@@ -191,8 +195,9 @@ def budget_seconds(exercise: int) -> float:
 
 def out_of_time(exercise: int, seconds: float) -> str:
     return (
-        f"ran out of time: exercise-{exercise}'s checks may take {seconds:g} s in all, and "
-        "your code took longer (far too slow, or stalling); the points earned before stay"
+        f"ran out of time: exercise-{exercise}'s checks may take {seconds:g} s of your code's "
+        "CPU time in all, and your code took longer (far too slow, or stalling); the points "
+        "earned before stay"
     )
 
 
@@ -224,9 +229,9 @@ def grade(
             if check.exercise != current:
                 current = check.exercise
                 seconds = budget_seconds(current)
-                if total is not None:  # what is left of the whole run's limit
-                    seconds = max(0.0, min(seconds, start + total - time.monotonic()))
-                sandbox.set_budget(seconds, out_of_time(current, seconds))
+                # what is left of the whole run's limit, wall clock (Gradescope's own)
+                wall = None if total is None else max(0.0, start + total - time.monotonic())
+                sandbox.set_budget(seconds, out_of_time(current, seconds), wall=wall)
             if sandbox.time_left() <= 0:
                 note = sandbox.budget_note
                 res = R.CheckResult(check.exercise, check.name, 0.0, check.points, R.ERROR, note)
