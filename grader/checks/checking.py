@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.checks.expressions import Expression, rule_of, torch_values
+from grader.checks.expressions import Expression, local_grad, rule_of, torch_values
 from grader.sandbox import Sandbox, finite
 from grader.sandbox.worker.ops import operands
 from grader.submissions.regions import Composer
@@ -207,13 +207,7 @@ def judge_expression(ctx: Context, expr: Expression, upstream: float, mode: str 
         rule = "seed"
         message = f"the output's own grad should be {fmt(upstream)} (the seed), got {fmt(grads[j])}"
     else:
-        rules = sorted({rule_of(list(expr.nodes[c])) for c in consumers})
-        rule = " or ".join(f"`{r}`" for r in rules)
-        message = (
-            f"{expr.text(j)} feeds {len(consumers)} operations and its grad is "
-            f"{fmt(grads[j])}, expected {fmt(want_grads[j])}: the sum of every use's share. "
-            f"Check {rule} backward, and that each adds with `+=`"
-        )
+        rule, message = shared_node(ctx, expr, j, consumers, want_data, want_grads, grads[j])
     message += (
         f"\n    expression: {expr.text()}   with {expr.inputs_text()}, upstream {fmt(upstream)}"
         f"\n    d/dx  PyTorch: {', '.join(fmt(g) for g in details['torch_grads'])}"
@@ -221,6 +215,55 @@ def judge_expression(ctx: Context, expr: Expression, upstream: float, mode: str 
         f"   yours: {', '.join(fmt(g) for g in details['student_grads'])}"
     )
     raise Fail(message, rule=rule, details=details)
+
+
+def shared_node(
+    ctx: Context,
+    expr: Expression,
+    j: int,
+    consumers: list[int],
+    values: list[float],
+    want: list[float],
+    got: float,
+) -> tuple[str, str]:
+    """(rule, message) for node j, used by several nodes, whose grad is wrong while theirs are
+    right. Where the grad is one user's share alone, either that user's rule assigns (`=`)
+    and overwrote the others' shares, or the others' rules gave nothing: each other user is
+    tried alone (a failure there is that rule's, and raised as such), and if all are right,
+    the rule that assigns is named. Otherwise one of the users' rules is wrong."""
+    try:
+        shares = {c: want[c] * local_grad(expr.nodes[c], values, j) for c in consumers}
+    except (RuntimeError, ArithmeticError, ValueError):
+        shares = {}
+    alone = [c for c in shares if close(got, shares[c])]
+    if len(alone) == 1 and not close(got, want[j]):
+        c = alone[0]
+        for d in consumers:
+            if d != c:
+                judge_expression(ctx, on_its_own(expr, d, values), upstream=1.5)
+        rule = rule_of(list(expr.nodes[c]))
+        others = " and ".join(expr.text(k) for k in consumers if k != c)
+        return rule, (
+            f"`{rule}` backward: {expr.text(j)} feeds {len(consumers)} operations and its grad "
+            f"is {fmt(got)}, the share of {expr.text(c)} alone, expected {fmt(want[j])}: the "
+            f"share of {others} was lost (its rule, tried alone, is right). The `{rule}` rule "
+            "assigns its share (`=`) where it must add it (`+=`)"
+        )
+    rules = sorted({rule_of(list(expr.nodes[c])) for c in consumers})
+    rule = " or ".join(f"`{r}`" for r in rules)
+    return rule, (
+        f"{expr.text(j)} feeds {len(consumers)} operations and its grad is "
+        f"{fmt(got)}, expected {fmt(want[j])}: the sum of every use's share. "
+        f"Check {rule} backward, and that each adds with `+=`"
+    )
+
+
+def on_its_own(expr: Expression, d: int, values: list[float]) -> Expression:
+    """Node d's operation alone, on inputs holding its operands' values."""
+    node = list(expr.nodes[d])
+    ins = list(dict.fromkeys(operands(node)))  # each operand once (a * a uses one input)
+    new = [node[0], *[ins.index(k) for k in operands(node)]] + node[1 + len(operands(node)) :]
+    return Expression.of([["x", k] for k in range(len(ins))] + [new], [values[k] for k in ins])
 
 
 def symptom(node: tuple, j: int, values: list[float], g: float, got: float) -> str:

@@ -2,7 +2,8 @@
 
 Each rule is tried at inputs and upstreams drawn from the course's secret, away from its
 kinks and outside nothing of its domain, and on an expression that uses its input twice
-(op(x) + x): a rule that assigns its grad (`=`) instead of adding (`+=`) loses the other use.
+(k * op(x) + x): a rule that assigns its grad (`=`) instead of adding (`+=`) loses the other
+use's share.
 """
 
 from grader.checks.checking import Expression, check, judge_expression, single
@@ -18,8 +19,13 @@ def _rule(ctx, op, lo, hi, const=None, away_from=None, cases=2):
     for _ in range(cases):
         x = ctx.uniform(lo, hi, away_from)
         judge_expression(ctx, single(op, x, const=const), upstream=ctx.upstream())
+    # k * op(x) + x: x's two shares differ (k is no 1), so the one that survives an `=` says
+    # which rule assigned; `+` runs first, so an `=` in op's rule always overwrites its share
     node = [op, 0] if const is None else [op, 0, const]
-    twice = Expression.of([["x", 0], node, ["add", 1, 0]], [ctx.uniform(lo, hi, away_from)])
+    k = ctx.uniform(1.5, 3) * ctx.rng.choice((-1, 1))
+    twice = Expression.of(
+        [["x", 0], node, ["mulc", 1, k], ["add", 2, 0]], [ctx.uniform(lo, hi, away_from)]
+    )
     judge_expression(ctx, twice, upstream=ctx.upstream())
 
 

@@ -16,10 +16,29 @@ ORDER_HINT = "parameters() order: layer by layer, neuron by neuron, each neuron'
 
 
 def _case(nin, nouts, rows, rng):
-    params = [round(rng.uniform(-1, 1), 4) for _ in range(param_count(nin, nouts))]
-    inputs = [[round(rng.uniform(-2, 2), 3) for _ in range(nin)] for _ in range(rows)]
+    """Weights, inputs and upstreams drawn from the secret, drawn again until every layer's
+    weighted sums have both signs across the rows: a missing or misplaced activation then
+    changes the outputs under every secret, not only under some."""
+    while True:
+        params = [round(rng.uniform(-1, 1), 4) for _ in range(param_count(nin, nouts))]
+        inputs = [[round(rng.uniform(-2, 2), 3) for _ in range(nin)] for _ in range(rows)]
+        if _both_signs(nin, nouts, params, inputs):
+            break
     upstreams = [[round(rng.uniform(-2, 2), 3) for _ in range(nouts[-1])] for _ in range(rows)]
     return params, inputs, upstreams
+
+
+def _both_signs(nin, nouts, params, inputs) -> bool:
+    model = TorchMLP(nin, nouts, params)
+    with torch.no_grad():
+        h = torch.tensor(inputs, dtype=torch.float64)
+        for i, (w, b) in enumerate(model.layers):
+            h = h @ w.T + b
+            if not (h.min() < -0.05 and h.max() > 0.05):
+                return False
+            if i < len(model.layers) - 1:
+                h = torch.relu(h)
+    return True
 
 
 def run_mlp(ctx, nin, nouts):

@@ -69,6 +69,31 @@ def without_local_constants() -> None:
         providers.CONSTANTS_CACHE.cache.clear()  # values allowed by constants seen before
 
 
+def covering(ctx: Context, ops: set[str]) -> list[Expression]:
+    """One expression per op of `ops` (reflected ops included), only its numbers drawn from
+    the course's secret: op(x0[, x1 or c]) + x0, which also uses x0 twice."""
+    from grader.checks.strategies import SAFE_BINARY, SAFE_CONSTANT, SAFE_UNARY
+
+    out = []
+    for op in sorted(ops):
+        xs = [ctx.uniform(-2, 2, away_from=0)]
+        if op in SAFE_UNARY:
+            node: list = [op, 0]
+        elif op in SAFE_BINARY:
+            xs.append(ctx.uniform(-2, 2, away_from=0))
+            node = [op, 0, 1]
+        elif op in SAFE_CONSTANT:
+            c = ctx.rng.choice(SAFE_CONSTANT[op]) if op == "pow" else ctx.uniform(-3, 3, 0)
+            node = [op, 0, c]
+        else:
+            continue
+        nodes = [["x", k] for k in range(len(xs))] + [node]
+        if "add" in ops:
+            nodes.append(["add", len(nodes) - 1, 0])
+        out.append(Expression.of(nodes, xs))
+    return out
+
+
 def random_expressions(
     ctx: Context,
     ops: set[str],
@@ -88,6 +113,16 @@ def random_expressions(
     # hypothesis keeps a cache in ./.hypothesis: not in the folder the student grades from,
     # nor at a predictable path that someone could create first (as a link): a fresh folder
     set_hypothesis_home_dir(_hypothesis_home())
+
+    # every op once, under every secret: a check's power must not depend on the draws
+    for expr in covering(ctx, ops):
+        try:
+            judge_expression(ctx, expr, 1.5 if mode == "rules" else 1.0, mode)
+        except Fail as exc:
+            why = explain(ctx, expr) if explain else ""
+            if why:
+                exc.message = f"{why}.\n    What came of it: {exc.message}"
+            raise
 
     stop: list[BaseException] = []  # after a worker failure, fail fast instead of retrying
     tried: list[Expression] = []  # the last expression tried: after a failure, the smallest
