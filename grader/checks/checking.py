@@ -33,6 +33,10 @@ from grader.sandbox.worker.ops import operands
 from grader.submissions.regions import Composer
 
 TORCH_REL, TORCH_ABS = 1e-6, 1e-9
+# A rule's derivative, written out, agrees with PyTorch's float64 to a few units in the last
+# place (~1e-15, relative to the sizes of the shares summed); a finite difference with the best
+# step h reaches ~1e-10, a five-point one ~1e-12. Checks of one rule ask for EXACT_REL.
+EXACT_REL = 1e-13
 FD_STEP, FD_REL = 1e-6, 1e-4
 
 
@@ -116,7 +120,7 @@ def close(got: float, want: float, rel: float = TORCH_REL, abs_: float = TORCH_A
 
 def fmt(x: object) -> str:
     if isinstance(x, float):
-        return f"{x:.6g}"
+        return f"{x + 0.0:.6g}"  # + 0.0: -0.0 becomes 0.0, never "expected -0"
     return "nan/inf" if x is None else str(x)
 
 
@@ -148,11 +152,15 @@ def central_differences(ctx: Context, expr: Expression, upstream: float) -> list
     ]
 
 
-def judge_expression(ctx: Context, expr: Expression, upstream: float, mode: str = "rules") -> None:
+def judge_expression(
+    ctx: Context, expr: Expression, upstream: float, mode: str = "rules", exact: bool = False
+) -> None:
     """Build expr with the student's Value, backpropagate, compare every node with torch.
 
     On a wrong gradient, name the rule: scanning from the output back, the first node whose
     grad is wrong has correct grads in all its consumers, so one of their rules is at fault.
+    `exact` (the checks of one rule): right to TORCH_REL is not enough, the grads must agree
+    with PyTorch's to EXACT_REL, as an exact derivative does and a finite difference cannot.
     """
     n = len(expr.nodes)
     reply = ctx.sandbox.request("graph", mode=mode, upstream=upstream, **expr.payload())
@@ -169,6 +177,8 @@ def judge_expression(ctx: Context, expr: Expression, upstream: float, mode: str 
             )
     wrong = [i for i in range(n) if not close(grads[i], want_grads[i])]
     if not wrong:
+        if exact:
+            judge_exactness(expr, want_data, want_grads, grads, upstream)
         return
     j = max(wrong)
     consumers = expr.consumers(j)
@@ -215,6 +225,35 @@ def judge_expression(ctx: Context, expr: Expression, upstream: float, mode: str 
         f"   yours: {', '.join(fmt(g) for g in details['student_grads'])}"
     )
     raise Fail(message, rule=rule, details=details)
+
+
+def judge_exactness(
+    expr: Expression, values: list[float], want: list[float], got: list[float], up: float
+) -> None:
+    """Fail when a grad, right to TORCH_REL, is not right to EXACT_REL: measured against the
+    size of the shares that make it (a sum of shares of opposite signs loses digits to
+    rounding, not to the rule)."""
+    n = len(expr.nodes)
+    for j in reversed(range(n)):
+        consumers = expr.consumers(j)
+        shares = [abs(want[c] * local_grad(expr.nodes[c], values, j)) for c in consumers]
+        scale = max(sum(shares) if consumers else abs(up), abs(want[j]), abs(got[j]))
+        error = abs(got[j] - want[j])
+        if error <= EXACT_REL * scale:
+            continue
+        digits = max(0, math.floor(-math.log10(error / scale))) if scale else 0
+        rules = sorted({rule_of(list(expr.nodes[c])) for c in consumers}) or ["seed"]
+        rule = " or ".join(f"`{r}`" for r in rules)
+        where = f" at {expr.text(consumers[0])}" if len(consumers) == 1 else ""
+        raise Fail(
+            f"{rule} backward{where}: the grad of {expr.text(j)} is {got[j] + 0.0:.16g}, "
+            f"PyTorch's {want[j] + 0.0:.16g}: right to {digits} digits, not 15. Is this rule computed "
+            "numerically (a finite difference)? A backward rule is exact: write out its "
+            f"derivative.\n    expression: {expr.text()}   with {expr.inputs_text()}, "
+            f"upstream {fmt(up)}",
+            rule=rules[0] if len(rules) == 1 else rule,
+            details={"inexact": True, "digits": digits},
+        )
 
 
 def shared_node(

@@ -18,7 +18,7 @@ def _rule(ctx, op, lo, hi, const=None, away_from=None, cases=2):
     """`op` at `cases` inputs in [lo, hi], then op(x) + x, which uses x twice."""
     for _ in range(cases):
         x = ctx.uniform(lo, hi, away_from)
-        judge_expression(ctx, single(op, x, const=const), upstream=ctx.upstream())
+        judge_expression(ctx, single(op, x, const=const), upstream=ctx.upstream(), exact=True)
     # k * op(x) + x: x's two shares differ (k is no 1), so the one that survives an `=` says
     # which rule assigned; `+` runs first, so an `=` in op's rule always overwrites its share
     node = [op, 0] if const is None else [op, 0, const]
@@ -26,7 +26,7 @@ def _rule(ctx, op, lo, hi, const=None, away_from=None, cases=2):
     twice = Expression.of(
         [["x", 0], node, ["mulc", 1, k], ["add", 2, 0]], [ctx.uniform(lo, hi, away_from)]
     )
-    judge_expression(ctx, twice, upstream=ctx.upstream())
+    judge_expression(ctx, twice, upstream=ctx.upstream(), exact=True)
 
 
 @check(2, 2, "** backward", hint="out = x**n: d/dx = n * x**(n-1), with n a plain number.")
@@ -46,9 +46,9 @@ def pow_backward(ctx):
 )
 def division(ctx):
     a, b = ctx.uniform(-2, 2), ctx.uniform(0.4, 2) * ctx.rng.choice((-1, 1))
-    judge_expression(ctx, single("div", a, b), upstream=ctx.upstream())
+    judge_expression(ctx, single("div", a, b), upstream=ctx.upstream(), exact=True)
     c, x = ctx.uniform(-3, 3, away_from=0), ctx.uniform(0.4, 2) * ctx.rng.choice((-1, 1))
-    judge_expression(ctx, single("rdiv", x, const=c), upstream=ctx.upstream())
+    judge_expression(ctx, single("rdiv", x, const=c), upstream=ctx.upstream(), exact=True)
 
 
 @check(2, 2, "exp backward", hint="d/dx e**x = e**x, which is out.data.")
@@ -70,9 +70,11 @@ def tanh_backward(ctx):
     2, 2, "relu backward", hint="1 where x > 0, else 0; at exactly x = 0, PyTorch's choice is 0."
 )
 def relu_backward(ctx):
-    judge_expression(ctx, single("relu", ctx.uniform(0.1, 2)), upstream=ctx.upstream())
-    judge_expression(ctx, single("relu", ctx.uniform(-2, -0.1)), upstream=ctx.upstream())
-    judge_expression(ctx, single("relu", 0.0), upstream=ctx.upstream())  # the kink
+    judge_expression(ctx, single("relu", ctx.uniform(0.1, 2)), upstream=ctx.upstream(), exact=True)
+    judge_expression(
+        ctx, single("relu", ctx.uniform(-2, -0.1)), upstream=ctx.upstream(), exact=True
+    )
+    judge_expression(ctx, single("relu", 0.0), upstream=ctx.upstream(), exact=True)  # the kink
     _rule(ctx, "relu", 0.1, 2, cases=0)  # relu(x) + x, where relu passes the grad on
 
 
