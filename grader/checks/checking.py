@@ -37,6 +37,7 @@ TORCH_REL, TORCH_ABS = 1e-6, 1e-9
 # place (~1e-15, relative to the sizes of the shares summed); a finite difference with the best
 # step h reaches ~1e-10, a five-point one ~1e-12. Checks of one rule ask for EXACT_REL.
 EXACT_REL = 1e-13
+NUMERIC_REL = 1e-8  # within it but not EXACT_REL: a rule computed numerically; beyond: wrong
 FD_STEP, FD_REL = 1e-6, 1e-4
 
 
@@ -159,8 +160,9 @@ def judge_expression(
 
     On a wrong gradient, name the rule: scanning from the output back, the first node whose
     grad is wrong has correct grads in all its consumers, so one of their rules is at fault.
-    `exact` (the checks of one rule): right to TORCH_REL is not enough, the grads must agree
-    with PyTorch's to EXACT_REL, as an exact derivative does and a finite difference cannot.
+    `exact` (the checks of one rule): the grads must agree with PyTorch's to EXACT_REL, as an
+    exact derivative does; within NUMERIC_REL but not EXACT_REL, the message says that the
+    rule looks computed numerically (a finite difference cannot do better).
     """
     n = len(expr.nodes)
     reply = ctx.sandbox.request("graph", mode=mode, upstream=upstream, **expr.payload())
@@ -175,7 +177,8 @@ def judge_expression(
                 "did an edit change it?)",
                 rule=rule_of(list(expr.nodes[i])),
             )
-    wrong = [i for i in range(n) if not close(grads[i], want_grads[i])]
+    loose = (NUMERIC_REL, 1e-12) if exact else (TORCH_REL, TORCH_ABS)
+    wrong = [i for i in range(n) if not close(grads[i], want_grads[i], *loose)]
     if not wrong:
         if exact:
             judge_exactness(expr, want_data, want_grads, grads, upstream)
@@ -211,13 +214,20 @@ def judge_expression(
         )
         if sum(1 for k in operands(node) if k == j) > 1:
             message += " (this node is used twice here: each use must add its share, `+=`)"
+            if close(grads[j], want_grads[j] / 2):  # one use's share: the other was overwritten
+                details["diagnosis"] = "assigns"
         else:
-            message += symptom(node, j, want_data, upstream_here, grads[j])
+            seen = symptom(node, j, want_data, upstream_here, grads[j])
+            message += seen
+            if "leaving out out.grad" in seen:
+                details["diagnosis"] = "no upstream"
     elif j == n - 1:
         rule = "seed"
         message = f"the output's own grad should be {fmt(upstream)} (the seed), got {fmt(grads[j])}"
     else:
         rule, message = shared_node(ctx, expr, j, consumers, want_data, want_grads, grads[j])
+        if "assigns its share" in message:
+            details["diagnosis"] = "assigns"
     message += (
         f"\n    expression: {expr.text()}   with {expr.inputs_text()}, upstream {fmt(upstream)}"
         f"\n    d/dx  PyTorch: {', '.join(fmt(g) for g in details['torch_grads'])}"
@@ -247,12 +257,12 @@ def judge_exactness(
         where = f" at {expr.text(consumers[0])}" if len(consumers) == 1 else ""
         raise Fail(
             f"{rule} backward{where}: the grad of {expr.text(j)} is {got[j] + 0.0:.16g}, "
-            f"PyTorch's {want[j] + 0.0:.16g}: right to {digits} digits, not 15. Is this rule computed "
-            "numerically (a finite difference)? A backward rule is exact: write out its "
-            f"derivative.\n    expression: {expr.text()}   with {expr.inputs_text()}, "
+            f"PyTorch's {want[j] + 0.0:.16g}: right to {digits} digits, not 15. Is this rule "
+            "computed numerically (a finite difference)? A backward rule is exact: write out "
+            f"its derivative.\n    expression: {expr.text()}   with {expr.inputs_text()}, "
             f"upstream {fmt(up)}",
             rule=rules[0] if len(rules) == 1 else rule,
-            details={"inexact": True, "digits": digits},
+            details={"diagnosis": "inexact", "digits": digits},
         )
 
 

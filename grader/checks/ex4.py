@@ -139,11 +139,13 @@ def _forward(ctx, nin, nouts, ran=None):
         g = numbers({"v": g}, "v", len(w), f"outputs for x = {x}")
         if not all(close(a, b) for a, b in zip(g, w)):
             rows = [numbers({"v": r}, "v", len(w), "outputs") for r in got]
+            mistake = _mistake(nin, nouts, ran.params, inputs, rows)
             raise Fail(
                 f"MLP({nin}, {nouts}) at x = {x}: expected {[fmt(v) for v in w]}, got "
                 f"{[fmt(v) for v in g]}. Check: each neuron is relu(w . x + b) except in the last "
-                f"layer, which is linear; {ORDER_HINT}."
-                + _mistake(nin, nouts, ran.params, inputs, rows)
+                f"layer, which is linear; {ORDER_HINT}." + mistake,
+                # the outputs are wrong, whatever the check was after: the hint is about them
+                details={"diagnosis": "activation" if mistake else "outputs"},
             )
     return reply
 
@@ -215,5 +217,12 @@ def zero_grad(ctx):
     if "zero_grad_error" in reply:  # the worker caught it, so the other checks keep their answers
         raise StudentError(*reply["zero_grad_error"])
     after = numbers(reply, "after_zero_grad", param_count(2, [3, 1]), "grads after zero_grad()")
-    if any(v != 0 for v in after):
-        raise Fail(f"after zero_grad(), grads are {[fmt(v) for v in after[:6]]}...")
+    left = [i for i, v in enumerate(after) if v != 0]
+    if left:
+        names = expected_layout(2, [3, 1])
+        shown = ", ".join(f"parameters()[{i}] ({names[i]}) {fmt(after[i])}" for i in left[:6])
+        raise Fail(
+            f"after zero_grad(), {len(left)} of {len(after)} grads are not 0: {shown}"
+            + (" ..." if len(left) > 6 else "")
+            + ": does zero_grad() reach every parameter, the last one too?"
+        )

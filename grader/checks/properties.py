@@ -69,6 +69,15 @@ def without_local_constants() -> None:
         providers.CONSTANTS_CACHE.cache.clear()  # values allowed by constants seen before
 
 
+def _explained(exc: Fail, why: str | tuple[str, str]) -> None:
+    """Lead a failure's message with `why` (text, or (text, the diagnosis for the hint))."""
+    text, key = why if isinstance(why, tuple) else (why, "")
+    if text:
+        exc.message = f"{text}.\n    What came of it: {exc.message}"
+    if key:
+        exc.details["diagnosis"] = key
+
+
 def covering(ctx: Context, ops: set[str]) -> list[Expression]:
     """One expression per op of `ops` (reflected ops included), only its numbers drawn from
     the course's secret: op(x0[, x1 or c]) + x0, which also uses x0 twice."""
@@ -99,7 +108,7 @@ def random_expressions(
     ops: set[str],
     mode: str = "rules",
     examples: int = 25,
-    explain: Callable[[Context, Expression], str] | None = None,
+    explain: Callable[[Context, Expression], str | tuple[str, str]] | None = None,
 ) -> None:
     """Judge random expressions of `ops`; on a failure, `explain(ctx, expr)` of the smallest
     failing expression, if given and not empty, leads the message."""
@@ -119,9 +128,7 @@ def random_expressions(
         try:
             judge_expression(ctx, expr, 1.5 if mode == "rules" else 1.0, mode)
         except Fail as exc:
-            why = explain(ctx, expr) if explain else ""
-            if why:
-                exc.message = f"{why}.\n    What came of it: {exc.message}"
+            _explained(exc, explain(ctx, expr) if explain else "")
             raise
 
     stop: list[BaseException] = []  # after a worker failure, fail fast instead of retrying
@@ -160,9 +167,7 @@ def random_expressions(
         try:
             prop()
         except Fail as exc:
-            why = explain(ctx, tried[0]) if explain and tried else ""
-            if why:
-                exc.message = f"{why}.\n    What came of it: {exc.message}"
+            _explained(exc, explain(ctx, tried[0]) if explain and tried else "")
             raise
         except Flaky as exc:
             # the same expression passed once and failed once: the student's code answers
