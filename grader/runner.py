@@ -148,12 +148,17 @@ def run_check(check: Check, ctx: Context) -> R.CheckResult:
         )
 
     ctx.start(f"exercise-{check.exercise}/{check.name}")
+    graded_with = ""
     try:
+        graded_with = ctx.use_code_for(check)
         note = check.run(ctx)
     except Fail as exc:
-        return result(R.WRONG, exc.message, exc.rule, exc.details, exc.kind)
+        return result(R.WRONG, exc.message + _aside(graded_with), exc.rule, exc.details, exc.kind)
     except StudentError as exc:
-        return result(*explain_student_error(exc))
+        outcome, message = explain_student_error(exc)
+        return result(
+            outcome, message + ("" if outcome == R.NOT_IMPLEMENTED else _aside(graded_with))
+        )
     except WorkerFailed as exc:
         return result(R.WORKER, f"your code could not be run to the end: {exc}")
     except Exception as exc:
@@ -174,10 +179,18 @@ def run_check(check: Check, ctx: Context) -> R.CheckResult:
     return result(R.PASSED, note if isinstance(note, str) else "")
 
 
-# The time all of an exercise's checks may take together, wall clock, grader's side included:
-# ten times what the reference takes on a slow machine. A worker that stalls each request just
-# under its own limit (Limits.request_seconds) then costs one budget, not minutes; past it,
-# the exercise's remaining checks fail with "ran out of time", and the points earned stay.
+def _aside(note: str) -> str:
+    return f"\n    (note: {note})" if note else ""
+
+
+# The time the student's code may take on all of an exercise's checks together: the worker's
+# CPU seconds, and the seconds it sleeps on a request (a stall), measured from outside the
+# worker (sandbox/processes.py); the grader's own time and a busy machine's waits do not count,
+# so that load never changes a grade. Wall-clock time is only a far backstop (BACKSTOP x the
+# budget). Generous: ten times what the slowest engine we know (micrograd 0.1.0's) takes. A
+# worker that stalls each request just under its own limit (Limits.request_seconds) then costs
+# one budget, not minutes; past it, the exercise's remaining checks fail with "ran out of
+# time", and the points earned stay.
 BUDGET_SECONDS = {1: 30.0, 2: 30.0, 3: 40.0, 4: 40.0, 5: 180.0}
 # part two: the reference takes under 2 s a tensor exercise, 3 s for 12 and 13, which train
 BUDGET_SECONDS.update({7: 30.0, 8: 40.0, 9: 40.0, 10: 30.0, 11: 40.0, 12: 60.0, 13: 60.0})
@@ -191,8 +204,9 @@ def budget_seconds(exercise: int) -> float:
 
 def out_of_time(exercise: int, seconds: float) -> str:
     return (
-        f"ran out of time: exercise-{exercise}'s checks may take {seconds:g} s in all, and "
-        "your code took longer (far too slow, or stalling); the points earned before stay"
+        f"ran out of time: exercise-{exercise}'s checks may take {seconds:g} s of your code's "
+        "CPU time in all, and your code took longer (far too slow, or stalling); the points "
+        "earned before stay"
     )
 
 
@@ -224,9 +238,9 @@ def grade(
             if check.exercise != current:
                 current = check.exercise
                 seconds = budget_seconds(current)
-                if total is not None:  # what is left of the whole run's limit
-                    seconds = max(0.0, min(seconds, start + total - time.monotonic()))
-                sandbox.set_budget(seconds, out_of_time(current, seconds))
+                # what is left of the whole run's limit, wall clock (Gradescope's own)
+                wall = None if total is None else max(0.0, start + total - time.monotonic())
+                sandbox.set_budget(seconds, out_of_time(current, seconds), wall=wall)
             if sandbox.time_left() <= 0:
                 note = sandbox.budget_note
                 res = R.CheckResult(check.exercise, check.name, 0.0, check.points, R.ERROR, note)

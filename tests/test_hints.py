@@ -178,3 +178,50 @@ def test_json_without_history_writes_nothing_and_nudges(tmp_path):
         assert f"*Hint:* {md_inert(NUDGE)}" in by_name(report)[TANH]["output"]
         assert hints.NEXT_TIME.strip() not in by_name(report)[TANH]["output"]
     assert not list(ws.glob(".grade-history*"))
+
+
+# -- hints by diagnosis ----------------------------------------------------------------------
+
+
+def _hints_of(tmp_path, name: str, exercise: int) -> dict[str, str]:
+    """{check name: the hint chosen} for the failing checks of planted bug `name`."""
+    from grader.runner import grade
+    from tools.planted_bugs import MUTATIONS
+
+    bug = dict(MUTATIONS)[name]
+    report = grade(make_workspace(tmp_path, bug.edits), [exercise])
+    return {c.name: c.hint for c in report.checks if not c.passed}
+
+
+def test_a_hint_follows_the_diagnosis_not_the_check(tmp_path):
+    # `*` without out.grad: about out.grad, not the local derivative
+    got = _hints_of(tmp_path / "a", "mul-forgets-upstream", 1)
+    assert got["* backward"] == hints.DIAGNOSES["no upstream"][0], got
+    # sigmoid with `=`: about `+=`, not about `+`, nor sigmoid's derivative
+    got = _hints_of(tmp_path / "b", "sigmoid-assigns-instead-of-accumulating", 2)
+    assert got["sigmoid backward"] == hints.DIAGNOSES["assigns"][0], got
+    # a missing `reversed`: about the order, never "remember what you have visited"
+    got = _hints_of(tmp_path / "c", "backward-in-topological-not-reverse-order", 3)
+    assert got and all("visited" not in hint for hint in got.values()), got
+    # exercise 4's outputs are wrong: no check's hint says "outputs right, gradients wrong"
+    got = _hints_of(tmp_path / "d", "mlp-last-layer-nonlinear", 4)
+    assert got and all("Outputs right" not in hint for hint in got.values()), got
+
+
+def test_a_numerical_rule_gets_the_hint_that_rules_are_exact():
+    res = result(name="exp backward", rule="exp", diagnosis="inexact")
+    assert hints.choose(res, None) == hints.DIAGNOSES["inexact"][0]
+
+
+def test_the_second_rung_gives_the_formula_not_the_function():
+    import re
+
+    code = re.compile(r"for \w+ in self\.|return (loss|out|\[)|; return|self\.grad \+= \w")
+    for _, formula in [*hints.RULES.values(), *hints.CHECKS.values(), *hints.DIAGNOSES.values()]:
+        assert not code.search(formula), formula
+
+
+def test_minus_zero_is_never_printed():
+    from grader.checks.checking import fmt
+
+    assert fmt(-0.0) == "0" and fmt(0.0) == "0" and fmt(-1e-300 * 1e-300) == "0"

@@ -179,15 +179,16 @@ def test_nan_grads(tmp_path):
     tests = by_name(report)
     assert tests["exercise-1: + backward"]["score"] == 0
     assert "nan" in tests["exercise-1: + backward"]["output"]
-    # every check whose expressions go through + sees NaN: none of them may pass
+    # every check of exercise 1 whose expressions go through + sees NaN: none of them may pass
     through_plus = [
         "exercise-1: a node used twice accumulates (+=)",
-        "exercise-3: topological order: every node's grad is complete before its rule runs",
-        "exercise-3: a second backward() after zeroing the grads gives the same grads",
-        "exercise-3: a chain of 100,000 nodes",
+        "exercise-1: ops built on + and * (-a, a - b, c + a, c - a, c * a)",
+        "exercise-1: random expressions of + and *",
     ]
     passed = [name for name in through_plus if tests[name]["status"] == "passed"]
     assert passed == [], f"points for NaN gradients: {passed}"
+    # later exercises are graded with the kit's + standing in: the mistake is charged once
+    assert all(t["status"] == "passed" for t in report["tests"] if "exercise-3" in t["tags"])
 
 
 def test_float_subclass_that_equals_everything(tmp_path):

@@ -40,7 +40,6 @@ import argparse
 import ast
 import re
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -51,6 +50,19 @@ if __package__ in (None, ""):  # run as `python tools/generate_course.py`: make 
 from tools.tensor_examples import TENSOR_EXAMPLES, TENSOR_PICTURES  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # `python tools/generate_course.py` without the kit installed
+    sys.path.insert(0, str(ROOT))
+
+# one parser of the region markers, shared with the grader, which composes a student's modules
+# with the reference's regions (standard library only, so `nox -s build` needs no kit)
+from grader.submissions.regions import (  # noqa: E402, F401
+    BEGIN,
+    END,
+    HINT_TAG,
+    Region,
+    split_regions,
+)
+
 REFERENCE = ROOT / "reference" / "micrograd"
 EXERCISES = ROOT / "exercises"
 SOLUTIONS = ROOT / "solutions"
@@ -105,65 +117,10 @@ EXERCISES_INFO = {
 PART_TWO = 7  # the first exercise on Tensor: its notebooks import numpy and Tensor
 OPTIONAL = re.compile(r"^## Optional", re.M)  # a page's section that nothing depends on
 
-BEGIN = re.compile(r"^(?P<indent>\s*)# BEGIN exercise-(?P<n>\d+): (?P<title>.+?)\s*$")
-END = re.compile(r"^\s*# END exercise-(?P<n>\d+)\s*$")
 HINT_LEVELS = ("none", "ask", "derivative")  # each level shows the tags of the ones before it
-HINT_TAG = re.compile(r"^(?P<indent>\s*)# (?P<tag>ask|derivative): ?(?P<text>.*)$")
 GENERATED_BEGIN = "<!-- BEGIN GENERATED: do not edit below; `nox -s build` rewrites it -->"
 GENERATED_END = "<!-- END GENERATED -->"
 NOTEBOOK_KEY = "micrograd_kit"  # cell metadata key that marks a cell holding student code
-
-
-@dataclass(frozen=True)
-class Region:
-    module: str  # e.g. "engine.py"
-    exercise: int
-    title: str  # e.g. "Value.tanh backward"
-    indent: str
-    math: list[str]  # the leading comment lines, kept in the stub
-    code: list[str]  # the lines the student writes
-
-    @property
-    def message(self) -> str:
-        return f"exercise-{self.exercise}: {self.title}"
-
-
-def split_regions(module: str, text: str) -> tuple[list[str | Region], list[Region]]:
-    """Cut a module into plain lines and regions; raise ValueError on a malformed marker."""
-    parts: list[str | Region] = []
-    regions: list[Region] = []
-    lines = text.splitlines()
-    i = 0
-    while i < len(lines):
-        m = BEGIN.match(lines[i])
-        if END.match(lines[i]):
-            raise ValueError(f"{module}:{i + 1}: END without BEGIN")
-        if not m:
-            parts.append(lines[i])
-            i += 1
-            continue
-        body = []
-        j = i + 1
-        while j < len(lines) and not END.match(lines[j]):
-            if BEGIN.match(lines[j]):
-                raise ValueError(f"{module}:{j + 1}: nested BEGIN")
-            body.append(lines[j])
-            j += 1
-        if j == len(lines) or END.match(lines[j])["n"] != m["n"]:
-            raise ValueError(f"{module}:{i + 1}: BEGIN exercise-{m['n']} has no matching END")
-        k = 0
-        while k < len(body) and body[k].strip().startswith("#"):
-            if not HINT_TAG.match(body[k]):
-                raise ValueError(
-                    f"{module}:{i + 2 + k}: a region's comment must start `# ask:` or "
-                    "`# derivative:` (the stub hint level that shows it)"
-                )
-            k += 1
-        region = Region(module, int(m["n"]), m["title"], m["indent"], body[:k], body[k:])
-        parts.append(region)
-        regions.append(region)
-        i = j + 1
-    return parts, regions
 
 
 def untagged(lines: list[str], level: str = "derivative") -> list[str]:

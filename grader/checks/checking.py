@@ -27,12 +27,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.checks.expressions import Expression, rule_of, torch_values
+from grader.checks.expressions import Expression, local_grad, rule_of, torch_values
 from grader.feedback.results import BACKWARD, CONTRACT, FORWARD
 from grader.sandbox import Sandbox, finite
 from grader.sandbox.worker.ops import operands
+from grader.submissions.regions import Composer
 
 TORCH_REL, TORCH_ABS = 1e-6, 1e-9
+# A rule's derivative, written out, agrees with PyTorch's float64 to a few units in the last
+# place (~1e-15, relative to the sizes of the shares summed); a finite difference with the best
+# step h reaches ~1e-10, a five-point one ~1e-12. Checks of one rule ask for EXACT_REL.
+EXACT_REL = 1e-13
+NUMERIC_REL = 1e-8  # within it but not EXACT_REL: a rule computed numerically; beyond: wrong
 FD_STEP, FD_REL = 1e-6, 1e-4
 
 
@@ -47,10 +53,22 @@ class Context:
     purpose: str = "unnamed"
     rng: random.Random = field(default_factory=lambda: random.Random(0))
 
+    composer: Composer | None = None
+
     def start(self, purpose: str) -> None:
         from grader.checks import course
 
         self.purpose, self.rng = purpose, course.rng_for(purpose)
+
+    def use_code_for(self, check: Check) -> str:
+        """Give the worker the code `check` grades: the student's code for its exercise, with
+        the reference standing in for earlier exercises' (an end-to-end check: the student's
+        own throughout). Returns what a failure's message should add ('' for nothing)."""
+        if self.composer is None:
+            self.composer = Composer(self.sandbox.read)
+        files, note = self.composer.files(check.exercise, whole=check.end_to_end)
+        self.sandbox.use(files)
+        return note
 
     def uniform(self, lo: float, hi: float, away_from: float | None = None) -> float:
         """A number in [lo, hi], 3 decimals; at least 0.1 from `away_from` (a kink) if given."""
@@ -74,14 +92,17 @@ class Check:
     points: float
     run: Callable[[Context], str | None]
     hint: str = ""
+    # False: graded on the student's code for this exercise, the reference standing in for
+    # earlier exercises' (one mistake, charged once); True: on the student's whole code
+    end_to_end: bool = False
 
 
 REGISTRY: list[Check] = []
 
 
-def check(exercise: int, points: float, name: str, hint: str = ""):
+def check(exercise: int, points: float, name: str, hint: str = "", end_to_end: bool = False):
     def register(fn: Callable[[Context], str | None]) -> Callable[[Context], str | None]:
-        REGISTRY.append(Check(exercise, name, points, fn, hint))
+        REGISTRY.append(Check(exercise, name, points, fn, hint, end_to_end))
         return fn
 
     return register
@@ -103,7 +124,7 @@ def close(got: float, want: float, rel: float = TORCH_REL, abs_: float = TORCH_A
 
 def fmt(x: object) -> str:
     if isinstance(x, float):
-        return f"{x:.6g}"
+        return f"{x + 0.0:.6g}"  # + 0.0: -0.0 becomes 0.0, never "expected -0"
     return "nan/inf" if x is None else str(x)
 
 
@@ -135,11 +156,16 @@ def central_differences(ctx: Context, expr: Expression, upstream: float) -> list
     ]
 
 
-def judge_expression(ctx: Context, expr: Expression, upstream: float, mode: str = "rules") -> None:
+def judge_expression(
+    ctx: Context, expr: Expression, upstream: float, mode: str = "rules", exact: bool = False
+) -> None:
     """Build expr with the student's Value, backpropagate, compare every node with torch.
 
     On a wrong gradient, name the rule: scanning from the output back, the first node whose
     grad is wrong has correct grads in all its consumers, so one of their rules is at fault.
+    `exact` (the checks of one rule): the grads must agree with PyTorch's to EXACT_REL, as an
+    exact derivative does; within NUMERIC_REL but not EXACT_REL, the message says that the
+    rule looks computed numerically (a finite difference cannot do better).
     """
     n = len(expr.nodes)
     reply = ctx.sandbox.request("graph", mode=mode, upstream=upstream, **expr.payload())
@@ -155,8 +181,11 @@ def judge_expression(ctx: Context, expr: Expression, upstream: float, mode: str 
                 rule=rule_of(list(expr.nodes[i])),
                 kind=FORWARD,
             )
-    wrong = [i for i in range(n) if not close(grads[i], want_grads[i])]
+    loose = (NUMERIC_REL, 1e-12) if exact else (TORCH_REL, TORCH_ABS)
+    wrong = [i for i in range(n) if not close(grads[i], want_grads[i], *loose)]
     if not wrong:
+        if exact:
+            judge_exactness(expr, want_data, want_grads, grads, upstream)
         return
     j = max(wrong)
     consumers = expr.consumers(j)
@@ -189,19 +218,20 @@ def judge_expression(ctx: Context, expr: Expression, upstream: float, mode: str 
         )
         if sum(1 for k in operands(node) if k == j) > 1:
             message += " (this node is used twice here: each use must add its share, `+=`)"
+            if close(grads[j], want_grads[j] / 2):  # one use's share: the other was overwritten
+                details["diagnosis"] = "assigns"
         else:
-            message += symptom(node, j, want_data, upstream_here, grads[j])
+            seen = symptom(node, j, want_data, upstream_here, grads[j])
+            message += seen
+            if "leaving out out.grad" in seen:
+                details["diagnosis"] = "no upstream"
     elif j == n - 1:
         rule = "seed"
         message = f"the output's own grad should be {fmt(upstream)} (the seed), got {fmt(grads[j])}"
     else:
-        rules = sorted({rule_of(list(expr.nodes[c])) for c in consumers})
-        rule = " or ".join(f"`{r}`" for r in rules)
-        message = (
-            f"{expr.text(j)} feeds {len(consumers)} operations and its grad is "
-            f"{fmt(grads[j])}, expected {fmt(want_grads[j])}: the sum of every use's share. "
-            f"Check {rule} backward, and that each adds with `+=`"
-        )
+        rule, message = shared_node(ctx, expr, j, consumers, want_data, want_grads, grads[j])
+        if "assigns its share" in message:
+            details["diagnosis"] = "assigns"
     message += (
         f"\n    expression: {expr.text()}   with {expr.inputs_text()}, upstream {fmt(upstream)}"
         f"\n    d/dx  PyTorch: {', '.join(fmt(g) for g in details['torch_grads'])}"
@@ -209,6 +239,84 @@ def judge_expression(ctx: Context, expr: Expression, upstream: float, mode: str 
         f"   yours: {', '.join(fmt(g) for g in details['student_grads'])}"
     )
     raise Fail(message, rule=rule, details=details, kind=BACKWARD)
+
+
+def judge_exactness(
+    expr: Expression, values: list[float], want: list[float], got: list[float], up: float
+) -> None:
+    """Fail when a grad, right to TORCH_REL, is not right to EXACT_REL: measured against the
+    size of the shares that make it (a sum of shares of opposite signs loses digits to
+    rounding, not to the rule)."""
+    n = len(expr.nodes)
+    for j in reversed(range(n)):
+        consumers = expr.consumers(j)
+        shares = [abs(want[c] * local_grad(expr.nodes[c], values, j)) for c in consumers]
+        scale = max(sum(shares) if consumers else abs(up), abs(want[j]), abs(got[j]))
+        error = abs(got[j] - want[j])
+        if error <= EXACT_REL * scale:
+            continue
+        digits = max(0, math.floor(-math.log10(error / scale))) if scale else 0
+        rules = sorted({rule_of(list(expr.nodes[c])) for c in consumers}) or ["seed"]
+        rule = " or ".join(f"`{r}`" for r in rules)
+        where = f" at {expr.text(consumers[0])}" if len(consumers) == 1 else ""
+        raise Fail(
+            f"{rule} backward{where}: the grad of {expr.text(j)} is {got[j] + 0.0:.16g}, "
+            f"PyTorch's {want[j] + 0.0:.16g}: right to {digits} digits, not 15. Is this rule "
+            "computed numerically (a finite difference)? A backward rule is exact: write out "
+            f"its derivative.\n    expression: {expr.text()}   with {expr.inputs_text()}, "
+            f"upstream {fmt(up)}",
+            rule=rules[0] if len(rules) == 1 else rule,
+            details={"diagnosis": "inexact", "digits": digits},
+        )
+
+
+def shared_node(
+    ctx: Context,
+    expr: Expression,
+    j: int,
+    consumers: list[int],
+    values: list[float],
+    want: list[float],
+    got: float,
+) -> tuple[str, str]:
+    """(rule, message) for node j, used by several nodes, whose grad is wrong while theirs are
+    right. Where the grad is one user's share alone, either that user's rule assigns (`=`)
+    and overwrote the others' shares, or the others' rules gave nothing: each other user is
+    tried alone (a failure there is that rule's, and raised as such), and if all are right,
+    the rule that assigns is named. Otherwise one of the users' rules is wrong."""
+    try:
+        shares = {c: want[c] * local_grad(expr.nodes[c], values, j) for c in consumers}
+    except (RuntimeError, ArithmeticError, ValueError):
+        shares = {}
+    alone = [c for c in shares if close(got, shares[c])]
+    if len(alone) == 1 and not close(got, want[j]):
+        c = alone[0]
+        for d in consumers:
+            if d != c:
+                judge_expression(ctx, on_its_own(expr, d, values), upstream=1.5)
+        rule = rule_of(list(expr.nodes[c]))
+        others = " and ".join(expr.text(k) for k in consumers if k != c)
+        return rule, (
+            f"`{rule}` backward: {expr.text(j)} feeds {len(consumers)} operations and its grad "
+            f"is {fmt(got)}, the share of {expr.text(c)} alone, expected {fmt(want[j])}: the "
+            f"share of {others} was lost (its rule, tried alone, is right). The `{rule}` rule "
+            "assigns its share (`=`) where it must add it (`+=`)"
+        )
+    rules = sorted({rule_of(list(expr.nodes[c])) for c in consumers})
+    rule = " or ".join(f"`{r}`" for r in rules)
+    return rule, (
+        f"{expr.text(j)} feeds {len(consumers)} operations and its grad is "
+        f"{fmt(got)}, expected {fmt(want[j])}: the sum of every use's share. "
+        f"Check {rule} backward, and that each adds with `+=`"
+    )
+
+
+def on_its_own(expr: Expression, d: int, values: list[float]) -> Expression:
+    """Node d's operation alone, on inputs holding its operands' values."""
+    node = list(expr.nodes[d])
+    ins = list(dict.fromkeys(operands(node)))  # each operand once (a * a uses one input)
+    new = [node[0], *[ins.index(k) for k in operands(node)]] + node[1 + len(operands(node)) :]
+    return Expression.of([["x", k] for k in range(len(ins))] + [new], [values[k] for k in ins])
 
 
 def symptom(node: tuple, j: int, values: list[float], g: float, got: float) -> str:

@@ -148,7 +148,8 @@ def relative_error(ctx):
         a = round(rng.uniform(0.5, 2), 4) * scale
         pairs.append((a, a * (1 + rng.choice([-1, 1]) * rng.uniform(1e-4, 1e-2))))
     a = round(rng.uniform(0.5, 2), 4)
-    pairs.append((a, -a * rng.uniform(0.5, 2)))  # opposite signs
+    pairs.append((a, -a * rng.uniform(1.2, 2)))  # opposite signs, the negative one larger
+    pairs.append((-a, -a * rng.uniform(1.2, 2)))  # both negative: sizes are absolute values
     for a, b in pairs:
         got = result(call(ctx, f, "relative_error", a=a, b=b), "relative_error")
         scale = max(abs(a), abs(b))

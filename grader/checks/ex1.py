@@ -15,14 +15,14 @@ OPS = {"add", "mul", "neg", "sub", "radd", "rsub", "rmul", "addc", "mulc"}
 def add_backward(ctx):
     for _ in range(2):
         x0, x1 = ctx.uniform(-3, 3), ctx.uniform(-3, 3)
-        judge_expression(ctx, single("add", x0, x1), upstream=ctx.upstream())
+        judge_expression(ctx, single("add", x0, x1), upstream=ctx.upstream(), exact=True)
 
 
 @check(1, 2, "* backward", hint="out = a * b: a receives b * out.grad, b receives a * out.grad.")
 def mul_backward(ctx):
     for _ in range(2):
         x0, x1 = ctx.uniform(-3, 3), ctx.uniform(-3, 3)
-        judge_expression(ctx, single("mul", x0, x1), upstream=ctx.upstream())
+        judge_expression(ctx, single("mul", x0, x1), upstream=ctx.upstream(), exact=True)
 
 
 @check(
@@ -33,11 +33,11 @@ def mul_backward(ctx):
 )
 def used_twice(ctx):
     x = ctx.uniform(-2, 2, away_from=0)
-    judge_expression(ctx, Expression.of([["x", 0], ["add", 0, 0]], [x]), ctx.upstream())
-    judge_expression(ctx, Expression.of([["x", 0], ["mul", 0, 0]], [x]), ctx.upstream())
+    judge_expression(ctx, Expression.of([["x", 0], ["add", 0, 0]], [x]), ctx.upstream(), exact=True)
+    judge_expression(ctx, Expression.of([["x", 0], ["mul", 0, 0]], [x]), ctx.upstream(), exact=True)
     xs = [ctx.uniform(-2, 2, away_from=0), ctx.uniform(-2, 2, away_from=0)]
     nodes = [["x", 0], ["x", 1], ["mul", 0, 1], ["add", 2, 0]]
-    judge_expression(ctx, Expression.of(nodes, xs), ctx.upstream())
+    judge_expression(ctx, Expression.of(nodes, xs), ctx.upstream(), exact=True)
 
 
 @check(
@@ -48,11 +48,13 @@ def used_twice(ctx):
 )
 def compositions(ctx):
     x, y = ctx.uniform(-2, 2), ctx.uniform(-2, 2)
-    judge_expression(ctx, single("neg", x), upstream=ctx.upstream())
-    judge_expression(ctx, single("sub", x, y), upstream=ctx.upstream())
+    judge_expression(ctx, single("neg", x), upstream=ctx.upstream(), exact=True)
+    judge_expression(ctx, single("sub", x, y), upstream=ctx.upstream(), exact=True)
     for op in ("radd", "rsub", "rmul"):
         c = ctx.uniform(-3, 3, away_from=0)
-        judge_expression(ctx, single(op, ctx.uniform(-2, 2), const=c), upstream=ctx.upstream())
+        judge_expression(
+            ctx, single(op, ctx.uniform(-2, 2), const=c), upstream=ctx.upstream(), exact=True
+        )
 
 
 @check(

@@ -2,7 +2,8 @@
 
 Each rule is tried at inputs and upstreams drawn from the course's secret, away from its
 kinks and outside nothing of its domain, and on an expression that uses its input twice
-(op(x) + x): a rule that assigns its grad (`=`) instead of adding (`+=`) loses the other use.
+(k * op(x) + x): a rule that assigns its grad (`=`) instead of adding (`+=`) loses the other
+use's share.
 """
 
 from grader.checks.checking import Expression, check, judge_expression, single
@@ -17,10 +18,15 @@ def _rule(ctx, op, lo, hi, const=None, away_from=None, cases=2):
     """`op` at `cases` inputs in [lo, hi], then op(x) + x, which uses x twice."""
     for _ in range(cases):
         x = ctx.uniform(lo, hi, away_from)
-        judge_expression(ctx, single(op, x, const=const), upstream=ctx.upstream())
+        judge_expression(ctx, single(op, x, const=const), upstream=ctx.upstream(), exact=True)
+    # k * op(x) + x: x's two shares differ (k is no 1), so the one that survives an `=` says
+    # which rule assigned; `+` runs first, so an `=` in op's rule always overwrites its share
     node = [op, 0] if const is None else [op, 0, const]
-    twice = Expression.of([["x", 0], node, ["add", 1, 0]], [ctx.uniform(lo, hi, away_from)])
-    judge_expression(ctx, twice, upstream=ctx.upstream())
+    k = ctx.uniform(1.5, 3) * ctx.rng.choice((-1, 1))
+    twice = Expression.of(
+        [["x", 0], node, ["mulc", 1, k], ["add", 2, 0]], [ctx.uniform(lo, hi, away_from)]
+    )
+    judge_expression(ctx, twice, upstream=ctx.upstream(), exact=True)
 
 
 @check(2, 2, "** backward", hint="out = x**n: d/dx = n * x**(n-1), with n a plain number.")
@@ -40,9 +46,9 @@ def pow_backward(ctx):
 )
 def division(ctx):
     a, b = ctx.uniform(-2, 2), ctx.uniform(0.4, 2) * ctx.rng.choice((-1, 1))
-    judge_expression(ctx, single("div", a, b), upstream=ctx.upstream())
+    judge_expression(ctx, single("div", a, b), upstream=ctx.upstream(), exact=True)
     c, x = ctx.uniform(-3, 3, away_from=0), ctx.uniform(0.4, 2) * ctx.rng.choice((-1, 1))
-    judge_expression(ctx, single("rdiv", x, const=c), upstream=ctx.upstream())
+    judge_expression(ctx, single("rdiv", x, const=c), upstream=ctx.upstream(), exact=True)
 
 
 @check(2, 2, "exp backward", hint="d/dx e**x = e**x, which is out.data.")
@@ -57,16 +63,18 @@ def log_backward(ctx):
 
 @check(2, 2, "tanh backward", hint="d/dx tanh x = 1 - tanh(x)**2 = 1 - out.data**2.")
 def tanh_backward(ctx):
-    _rule(ctx, "tanh", -2, 2)
+    _rule(ctx, "tanh", -2, 2, away_from=0)  # near 0, 1 - x**2 is nearly tanh's slope
 
 
 @check(
     2, 2, "relu backward", hint="1 where x > 0, else 0; at exactly x = 0, PyTorch's choice is 0."
 )
 def relu_backward(ctx):
-    judge_expression(ctx, single("relu", ctx.uniform(0.1, 2)), upstream=ctx.upstream())
-    judge_expression(ctx, single("relu", ctx.uniform(-2, -0.1)), upstream=ctx.upstream())
-    judge_expression(ctx, single("relu", 0.0), upstream=ctx.upstream())  # the kink
+    judge_expression(ctx, single("relu", ctx.uniform(0.1, 2)), upstream=ctx.upstream(), exact=True)
+    judge_expression(
+        ctx, single("relu", ctx.uniform(-2, -0.1)), upstream=ctx.upstream(), exact=True
+    )
+    judge_expression(ctx, single("relu", 0.0), upstream=ctx.upstream(), exact=True)  # the kink
     _rule(ctx, "relu", 0.1, 2, cases=0)  # relu(x) + x, where relu passes the grad on
 
 

@@ -38,12 +38,23 @@ def judge_backward(ctx, expr):
         if why:  # the order is at fault, not a rule: say that first
             exc.message = f"backward(): {why}.\n    What came of it: {exc.message}"
             exc.rule = "backward() order"
+            exc.details["diagnosis"] = diagnosis(why)
         raise
 
 
-def order_problem(ctx, expr) -> str:
+def order_problem(ctx, expr) -> tuple[str, str]:
+    """(what is wrong with backward()'s order, its diagnosis), or ('', '')."""
     why = visit_order(ctx, expr)
-    return f"backward(): {why}" if why else ""
+    return (f"backward(): {why}", diagnosis(why)) if why else ("", "")
+
+
+def diagnosis(why: str) -> str:
+    """The hint's key for what visit_order found."""
+    if "times: each node" in why:
+        return "visited twice"
+    if "never ran" in why or "no node's" in why:
+        return "never ran"
+    return "order"
 
 
 def visit_order(ctx, expr) -> str:
@@ -87,7 +98,25 @@ def visit_order(ctx, expr) -> str:
 )
 def seeds(ctx):
     x0, x1 = ctx.uniform(-2, 2, away_from=0), ctx.uniform(-2, 2, away_from=0)
-    judge_backward(ctx, single("mul", x0, x1))
+    expr = single("mul", x0, x1)
+    judge_backward(ctx, expr)
+    # called again without zeroing: the seed is set to 1 (not added), and the rules add
+    # their shares once more, so each input's grad doubles
+    reply = ctx.sandbox.request(
+        "graph", mode="backward", upstream=1.0, twice="keep", **expr.payload()
+    )
+    again = numbers(reply, "grads_again", 3, "gradients after a second backward()")
+    _, want = torch_values(expr, 1.0)
+    expected = [2 * want[0], 2 * want[1], 1.0]
+    if not all(close(a, b) for a, b in zip(again, expected)):
+        raise Fail(
+            f"{expr.text()} at {expr.inputs_text()}: after a second backward() without zeroing, "
+            f"the output's grad is {fmt(again[2])} (expected 1: backward() sets it, "
+            f"`self.grad = 1`, it does not add to it) and the inputs' grads "
+            f"{fmt(again[0])}, {fmt(again[1])} (expected {fmt(expected[0])}, {fmt(expected[1])})",
+            rule="seed",
+            details={"diagnosis": "seed added"},
+        )
 
 
 @check(

@@ -16,10 +16,29 @@ ORDER_HINT = "parameters() order: layer by layer, neuron by neuron, each neuron'
 
 
 def _case(nin, nouts, rows, rng):
-    params = [round(rng.uniform(-1, 1), 4) for _ in range(param_count(nin, nouts))]
-    inputs = [[round(rng.uniform(-2, 2), 3) for _ in range(nin)] for _ in range(rows)]
+    """Weights, inputs and upstreams drawn from the secret, drawn again until every layer's
+    weighted sums have both signs across the rows: a missing or misplaced activation then
+    changes the outputs under every secret, not only under some."""
+    while True:
+        params = [round(rng.uniform(-1, 1), 4) for _ in range(param_count(nin, nouts))]
+        inputs = [[round(rng.uniform(-2, 2), 3) for _ in range(nin)] for _ in range(rows)]
+        if _both_signs(nin, nouts, params, inputs):
+            break
     upstreams = [[round(rng.uniform(-2, 2), 3) for _ in range(nouts[-1])] for _ in range(rows)]
     return params, inputs, upstreams
+
+
+def _both_signs(nin, nouts, params, inputs) -> bool:
+    model = TorchMLP(nin, nouts, params)
+    with torch.no_grad():
+        h = torch.tensor(inputs, dtype=torch.float64)
+        for i, (w, b) in enumerate(model.layers):
+            h = h @ w.T + b
+            if not (h.min() < -0.05 and h.max() > 0.05):
+                return False
+            if i < len(model.layers) - 1:
+                h = torch.relu(h)
+    return True
 
 
 def run_mlp(ctx, nin, nouts):
@@ -120,11 +139,13 @@ def _forward(ctx, nin, nouts, ran=None):
         g = numbers({"v": g}, "v", len(w), f"outputs for x = {x}")
         if not all(close(a, b) for a, b in zip(g, w)):
             rows = [numbers({"v": r}, "v", len(w), "outputs") for r in got]
+            mistake = _mistake(nin, nouts, ran.params, inputs, rows)
             raise Fail(
                 f"MLP({nin}, {nouts}) at x = {x}: expected {[fmt(v) for v in w]}, got "
                 f"{[fmt(v) for v in g]}. Check: each neuron is relu(w . x + b) except in the last "
-                f"layer, which is linear; {ORDER_HINT}."
-                + _mistake(nin, nouts, ran.params, inputs, rows)
+                f"layer, which is linear; {ORDER_HINT}." + mistake,
+                # the outputs are wrong, whatever the check was after: the hint is about them
+                details={"diagnosis": "activation" if mistake else "outputs"},
             )
     return reply
 
@@ -196,5 +217,12 @@ def zero_grad(ctx):
     if "zero_grad_error" in reply:  # the worker caught it, so the other checks keep their answers
         raise StudentError(*reply["zero_grad_error"])
     after = numbers(reply, "after_zero_grad", param_count(2, [3, 1]), "grads after zero_grad()")
-    if any(v != 0 for v in after):
-        raise Fail(f"after zero_grad(), grads are {[fmt(v) for v in after[:6]]}...")
+    left = [i for i, v in enumerate(after) if v != 0]
+    if left:
+        names = expected_layout(2, [3, 1])
+        shown = ", ".join(f"parameters()[{i}] ({names[i]}) {fmt(after[i])}" for i in left[:6])
+        raise Fail(
+            f"after zero_grad(), {len(left)} of {len(after)} grads are not 0: {shown}"
+            + (" ..." if len(left) > 6 else "")
+            + ": does zero_grad() reach every parameter, the last one too?"
+        )

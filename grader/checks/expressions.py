@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from grader.sandbox.worker.graph import build
-from grader.sandbox.worker.ops import operands
+from grader.sandbox.worker.ops import BINARY, UNARY, WITH_CONSTANT, operands
 
 # op -> (how it reads, the student's rule that it exercises); what each op computes is in
 # grader/sandbox/worker/ops.py, the table the worker builds the student's expression with.
@@ -102,3 +102,19 @@ def torch_values(expr: Expression, upstream: float) -> tuple[list[float], list[f
 
 def _leaf(x: float) -> torch.Tensor:
     return torch.tensor(x, dtype=torch.float64, requires_grad=True)
+
+
+def local_grad(node: tuple, values: list[float], j: int) -> float:
+    """d(node)/d(node j) through node's own op alone (both of its operands, if j is both),
+    at the nodes' `values`, in float64."""
+    leaves = {k: _leaf(values[k]) for k in operands(list(node))}
+    op = node[0]
+    if op in UNARY:
+        out = UNARY[op](leaves[node[1]])
+    elif op in BINARY:
+        out = BINARY[op](leaves[node[1]], leaves[node[2]])
+    else:
+        out = WITH_CONSTANT[op](leaves[node[1]], node[2])
+    out.backward()
+    grad = leaves[j].grad
+    return 0.0 if grad is None else grad.item()

@@ -69,12 +69,46 @@ def without_local_constants() -> None:
         providers.CONSTANTS_CACHE.cache.clear()  # values allowed by constants seen before
 
 
+def _explained(exc: Fail, why: str | tuple[str, str]) -> None:
+    """Lead a failure's message with `why` (text, or (text, the diagnosis for the hint))."""
+    text, key = why if isinstance(why, tuple) else (why, "")
+    if text:
+        exc.message = f"{text}.\n    What came of it: {exc.message}"
+    if key:
+        exc.details["diagnosis"] = key
+
+
+def covering(ctx: Context, ops: set[str]) -> list[Expression]:
+    """One expression per op of `ops` (reflected ops included), only its numbers drawn from
+    the course's secret: op(x0[, x1 or c]) + x0, which also uses x0 twice."""
+    from grader.checks.strategies import SAFE_BINARY, SAFE_CONSTANT, SAFE_UNARY
+
+    out = []
+    for op in sorted(ops):
+        xs = [ctx.uniform(-2, 2, away_from=0)]
+        if op in SAFE_UNARY:
+            node: list = [op, 0]
+        elif op in SAFE_BINARY:
+            xs.append(ctx.uniform(-2, 2, away_from=0))
+            node = [op, 0, 1]
+        elif op in SAFE_CONSTANT:
+            c = ctx.rng.choice(SAFE_CONSTANT[op]) if op == "pow" else ctx.uniform(-3, 3, 0)
+            node = [op, 0, c]
+        else:
+            continue
+        nodes = [["x", k] for k in range(len(xs))] + [node]
+        if "add" in ops:
+            nodes.append(["add", len(nodes) - 1, 0])
+        out.append(Expression.of(nodes, xs))
+    return out
+
+
 def random_expressions(
     ctx: Context,
     ops: set[str],
     mode: str = "rules",
     examples: int = 25,
-    explain: Callable[[Context, Expression], str] | None = None,
+    explain: Callable[[Context, Expression], str | tuple[str, str]] | None = None,
 ) -> None:
     """Judge random expressions of `ops`; on a failure, `explain(ctx, expr)` of the smallest
     failing expression, if given and not empty, leads the message."""
@@ -88,6 +122,14 @@ def random_expressions(
     # hypothesis keeps a cache in ./.hypothesis: not in the folder the student grades from,
     # nor at a predictable path that someone could create first (as a link): a fresh folder
     set_hypothesis_home_dir(_hypothesis_home())
+
+    # every op once, under every secret: a check's power must not depend on the draws
+    for expr in covering(ctx, ops):
+        try:
+            judge_expression(ctx, expr, 1.5 if mode == "rules" else 1.0, mode)
+        except Fail as exc:
+            _explained(exc, explain(ctx, expr) if explain else "")
+            raise
 
     stop: list[BaseException] = []  # after a worker failure, fail fast instead of retrying
     tried: list[Expression] = []  # the last expression tried: after a failure, the smallest
@@ -125,9 +167,7 @@ def random_expressions(
         try:
             prop()
         except Fail as exc:
-            why = explain(ctx, tried[0]) if explain and tried else ""
-            if why:
-                exc.message = f"{why}.\n    What came of it: {exc.message}"
+            _explained(exc, explain(ctx, tried[0]) if explain and tried else "")
             raise
         except Flaky as exc:
             # the same expression passed once and failed once: the student's code answers

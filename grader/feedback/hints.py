@@ -1,8 +1,12 @@
 """Hints that arrive in turn: a nudge on a check's first failure, the formula on a repeat.
 
-Each ladder has two rungs, (nudge, formula). Ladders are keyed by the backward rule a failing
-check names (`CheckResult.rule`: "tanh", "*", ...) and, for checks without a rule, by the
-check ("exercise-0: central difference"). A check with no ladder keeps the hint it declares.
+Each ladder has two rungs, (nudge, formula): the second gives the formula or the idea, never
+the whole function. A hint follows what the grader found, not which check failed: ladders are
+keyed first by the diagnosis a failure carries (a rule that assigns where it must add, out.grad
+left out, a rule computed numerically, backward()'s order, wrong outputs), then by the backward
+rule a failing check names (`CheckResult.rule`: "tanh", "*", ...) and, for checks without a
+rule, by the check ("exercise-0: central difference"). A check with no ladder keeps the hint it
+declares.
 
 Which rung a student sees depends on how often the same check failed in the same way before,
 which `History` keeps in a small JSON file that only the grader's process reads and writes:
@@ -36,40 +40,40 @@ RULES: dict[str, tuple[str, str]] = {
     "+": (
         "How much does a + b change when a changes by a small h? That ratio is what a receives, "
         "times out.grad; b likewise.",
-        "d(a + b)/da = 1 and d(a + b)/db = 1: self.grad += out.grad; other.grad += out.grad.",
+        "d(a + b)/da = 1 and d(a + b)/db = 1: each input receives out.grad, times 1.",
     ),
     "*": (
         "Hold b fixed and nudge a: a * b changes by h * (what?). Each input's share involves "
         "the other input's value.",
-        "d(ab)/da = b and d(ab)/db = a: self.grad += other.data * out.grad; "
-        "other.grad += self.data * out.grad.",
+        "d(ab)/da = b and d(ab)/db = a: each input receives the other input's value times "
+        "out.grad.",
     ),
     "**": (
         "The power rule, with the exponent a plain number; mind the exponent of the result.",
-        "d(x**n)/dx = n * x**(n - 1): self.grad += other * self.data ** (other - 1) * out.grad.",
+        "d(x**n)/dx = n * x**(n - 1), with n the plain number `other`; times out.grad.",
     ),
     "exp": (
         "Which function is its own derivative? The forward pass already computed it.",
-        "d(e**x)/dx = e**x = out.data: self.grad += out.data * out.grad.",
+        "d(e**x)/dx = e**x, which is out.data; times out.grad.",
     ),
     "log": (
         "ln x is the inverse of e**x: differentiate x = e**out on both sides.",
-        "d(ln x)/dx = 1 / x: self.grad += out.grad / self.data.",
+        "d(ln x)/dx = 1 / x, with x = self.data; times out.grad.",
     ),
     "tanh": (
         "Write tanh as sinh / cosh and use the quotient rule; the result can be written with "
         "tanh itself, that is with out.data (a number, not the Value out).",
-        "d(tanh x)/dx = 1 - tanh(x)**2: self.grad += (1 - out.data**2) * out.grad.",
+        "d(tanh x)/dx = 1 - tanh(x)**2 = 1 - out.data**2; times out.grad.",
     ),
     "relu": (
         "relu is x on one side of 0 and constant on the other: what is the slope on each side? "
         "At exactly 0, PyTorch uses 0.",
-        "d relu(x)/dx = 1 if x > 0 else 0: self.grad += (out.data > 0) * out.grad.",
+        "d relu(x)/dx = 1 where x > 0, 0 where x <= 0; times out.grad.",
     ),
     "sigmoid": (
         "s(x) = (1 + e**-x)**-1: the chain rule through the power and the exponential; the "
         "result can be written with s(x) = out.data alone.",
-        "d s(x)/dx = s(x) * (1 - s(x)): self.grad += out.data * (1 - out.data) * out.grad.",
+        "d s(x)/dx = s(x) * (1 - s(x)), with s(x) = out.data; times out.grad.",
     ),
     "seed": (
         "backward() starts the chain rule at the output: what is d(out)/d(out)?",
@@ -78,11 +82,11 @@ RULES: dict[str, tuple[str, str]] = {
     "hinge_loss": (
         "Build the loss from Value operations only, so that backward() reaches every score; "
         "a point with y*s >= 1 costs nothing.",
-        "mean over i of relu(1 - y_i * s_i): sum((1 + -y * s).relu() ...) * (1.0 / n).",
+        "(1/n) * sum over i of max(0, 1 - y_i * s_i), and max(0, z) is relu(z): Value ops only.",
     ),
     "l2_penalty": (
         "The penalty is a Value built from the parameters: alpha times the sum of squares.",
-        "alpha * sum(p * p for p in params); its gradient is 2 * alpha * p.",
+        "alpha * (the sum of p**2 over the parameters), a Value; its gradient is 2 * alpha * p.",
     ),
 }
 
@@ -107,13 +111,13 @@ CHECKS: dict[str, tuple[str, str]] = {
     ),
     "exercise-0: numerical gradient of a function of several inputs": (
         "Move one input at a time, on a copy of xs, and take the central difference.",
-        "for each i: up, down = list(xs), list(xs); up[i] += h; down[i] -= h; "
-        "grad_i = (f(up) - f(down)) / (2 * h); h = good_step() when h is None.",
+        "grad_i = (f(xs with xs[i] + h) - f(xs with xs[i] - h)) / (2h), each on a copy of xs; "
+        "h = good_step() when h is None.",
     ),
     "exercise-0: gradient check: a right gradient passes, a wrong one is measured": (
         "Compare each given gradient with the numerical one, with relative_error; one bad "
         "component must show.",
-        "max(relative_error(g, n) for g, n in zip(grads, numerical_gradient(f, xs, h))).",
+        "The largest over i of relative_error(grads[i], numerical_gradient(f, xs, h)[i]).",
     ),
 }
 
@@ -177,24 +181,25 @@ CHECKS.update(
         ),
         "exercise-4: a layer gives a list of its outputs, or one Value when it has one output": (
             "A layer of several neurons gives one Value per neuron.",
-            "Layer.__call__: out = [n(x) for n in self.neurons]; "
-            "return out[0] if len(out) == 1 else out.",
+            "One Value per neuron, in a list; a layer of one neuron returns that Value itself, "
+            "not a list of one.",
         ),
         "exercise-4: zero_grad() sets every parameter's grad to 0": (
             "What must every parameter's grad be before a new backward pass?",
-            "for p in self.parameters(): p.grad = 0",
+            "Every parameter's grad back to 0, reached through self.parameters(), the last "
+            "one too.",
         ),
         "exercise-5: SGD.step: each parameter moves against its gradient, "
         "by the step's learning rate": (
             "p.grad points where the loss grows; which way should the step go, and by which "
             "rate at step k?",
-            "lr = self.rate(k); for p in self.params: p.data -= lr * p.grad",
+            "p.data <- p.data - lr(k) * p.grad for every parameter, in place; lr(k) is "
+            "self.rate(k).",
         ),
         "exercise-5: train_step: parameters after each step and the (loss, accuracy) it returns": (
             "Compare the order of your steps, and what you return, with the page.",
-            "scores = [model(x) for x in X]; loss = hinge_loss(scores, y) + "
-            "l2_penalty(model.parameters(), alpha); optimizer.zero_grad(); loss.backward(); "
-            "optimizer.step(k); return loss.data, accuracy(scores, y)",
+            "In order: the scores, loss = hinge + L2, zero the grads, backward, step(k); the "
+            "loss's .data and the accuracy returned are both from before the step.",
         ),
     }
 )
@@ -205,21 +210,20 @@ CHECKS.update(
         "exercise-6: mse_loss: value and gradient": (
             "Each point costs the square of its miss; how do n points' costs make one number "
             "whose size does not grow with n?",
-            "sum((s - y) ** 2 for s, y in zip(scores, ys)) * (1.0 / len(ys)), with Value ops.",
+            "(1/n) * the sum of (s - y)**2 over the points, built from Value ops.",
         ),
         "exercise-6: batches: every index once, in the order of rng.shuffle, cut from the front": (
             "The grader replays your shuffle: shuffle exactly once, a list of 0..n-1, with the "
             "rng you are given, and cut it without changing its order.",
-            "order = list(range(n)); rng.shuffle(order); "
-            "return [order[i:i + batch_size] for i in range(0, n, batch_size)]",
+            "Shuffle list(range(n)) once with rng.shuffle, then cut it into consecutive slices "
+            "of batch_size, the last one shorter when batch_size does not divide n.",
         ),
         "exercise-6: MSE on the lecture's four examples, tanh MLP(3, [4, 4, 1]), "
         "step by step against PyTorch": (
             "Compare one step with the page: the batch's scores, the loss, zero_grad, backward, "
             "step(k); which loss.data goes in the list, before or after the step?",
-            "for each batch: loss = loss_fn([model(X[i]) for i in batch], [y[i] for i in batch]); "
-            "optimizer.zero_grad(); loss.backward(); optimizer.step(k); "
-            "losses.append(loss.data); k += 1",
+            "Per batch: the loss of its rows, zero the grads, backward, step(k), keep the "
+            "loss's .data; k counts every step of the run.",
         ),
         "exercise-6: minibatch SGD: shuffled batches, a decaying learning rate, "
         "step by step against PyTorch": (
@@ -230,14 +234,58 @@ CHECKS.update(
     }
 )
 
+# what the grader found (CheckResult.details["diagnosis"]) -> (nudge, formula): chosen before
+# the check's own ladder, so that a hint follows the diagnosis, never the check alone
+DIAGNOSES: dict[str, tuple[str, str]] = {
+    "assigns": (
+        "This node is used more than once, and its grad holds one use's share only: what "
+        "happens to the first share when the second is stored with `=`?",
+        "Each rule adds its share into the grad, `+=`, never `=`: the grads start at 0.",
+    ),
+    "no upstream": (
+        "The chain rule: what reaches an input is the local derivative times the gradient "
+        "that reached the output. Where is out.grad in this rule?",
+        "input.grad += (d out / d input) * out.grad, in every rule.",
+    ),
+    "inexact": (
+        "A backward rule is exact: work out this operation's derivative by hand (the page's "
+        "math) and write it with self.data and out.data, no finite differences.",
+        "The derivative in closed form, times out.grad: the page lists each one.",
+    ),
+    "seed added": (
+        "backward() sets the output's grad: what does `+=` do to it when backward() runs twice?",
+        "d(out)/d(out) = 1: assign 1 to the output's grad (do not add to it) before the walk.",
+    ),
+    "order": CHECKS[
+        "exercise-3: topological order: every node's grad is complete before its rule runs"
+    ],
+    "visited twice": CHECKS["exercise-3: shared nodes: a diamond"],
+    "never ran": (
+        "Every node below the output must have its _backward called: does your walk reach "
+        "every node through _prev?",
+        "Collect every node reachable through _prev, each once, then call each one's "
+        "_backward, from the output back.",
+    ),
+    "activation": CHECKS["exercise-4: MLP(3, [4, 4, 1]) outputs match torch"],
+    "outputs": (
+        "The outputs are wrong before any gradient: compare a neuron's w . x + b, its "
+        "activation, and the order of parameters() with the page.",
+        "Hidden neurons return relu(w . x + b), the last layer's w . x + b; parameters() go "
+        "layer by layer, neuron by neuron, weights then bias.",
+    ),
+}
+
 COUNTED = {R.WRONG, R.ERROR}  # outcomes that are a failure of the student's own answer
 NEXT_TIME = " (If this check fails the same way again, the next hint gives the formula.)"
 
 
 def ladder(res: R.CheckResult) -> tuple[str, str] | None:
-    """The (nudge, formula) for this failure: by the check, by its rule or a rule it names,
-    or, for a check named "<rule> backward" that failed with no rule (the student's code
-    raised), by that rule."""
+    """The (nudge, formula) for this failure: by what the grader diagnosed (a rule that
+    assigns, out.grad left out, a numerical rule, backward()'s order, wrong outputs), else by
+    the check, by its rule or a rule it names, or, for a check named "<rule> backward" that
+    failed with no rule (the student's code raised), by that rule."""
+    if res.details.get("diagnosis") in DIAGNOSES:
+        return DIAGNOSES[res.details["diagnosis"]]
     name = f"exercise-{res.exercise}: {res.name}"
     # part two's rules share names with part one's (+, *), not their formulas
     checks, rules = (CHECKS, RULES) if res.exercise < tensor_hints.FIRST else tensor_hints.TABLES

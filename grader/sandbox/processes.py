@@ -27,7 +27,9 @@ def worker_uid() -> int:
 
 @dataclass(frozen=True)
 class Limits:
-    request_seconds: float = 10.0  # wall time for one request
+    # time for one request: the worker's CPU seconds, plus any time it sleeps (WorkerClock);
+    # wall-clock time only as a far backstop (BACKSTOP times this), so load changes no grade
+    request_seconds: float = 10.0
     cpu_seconds: int = 120  # CPU time for one worker process, all requests together
     memory_bytes: int = 2 * 1024**3  # address space
     file_bytes: int = 8 * 1024**2  # largest file it may write, its captured output included
@@ -153,3 +155,79 @@ def limit(
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     if seccomp_filter is not None:  # "permissions" mode: no socket, no IPC object (seccomp.py)
         seccomp_filter()
+
+
+# -- the worker's time, measured from outside -------------------------------------------------
+#
+# A budget in wall-clock seconds depends on the machine's load: the same code took 11.5 s idle
+# and 18 s beside CPU hogs. Budgets count what the worker's processes did instead: the CPU time
+# the kernel charged them (/proc/PID/stat, read by the grader, never reported by the worker,
+# whose code is the student's), plus the time they slept while a request waited (a stall: no
+# load makes a process sleep). Time spent waiting for a busy CPU counts for nothing. Wall-clock
+# time stays as a far backstop, BACKSTOP times the budget. In bwrap mode the worker is a
+# grandchild (bwrap, bwrap's init in the new PID namespace, python); every process below the
+# one the grader started is counted.
+
+BACKSTOP = 5.0  # wall-clock limit = BACKSTOP x the CPU budget
+TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _stat(pid: int) -> tuple[str, str, int, float, int] | None:
+    """(name, state, parent pid, CPU seconds, start time) of a process; None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    name = data[data.find(b"(") + 1 : data.rfind(b")")].decode("utf-8", "replace")
+    fields = data[data.rfind(b")") + 2 :].split()
+    # utime and stime, the process's own (its threads included), in clock ticks
+    cpu = (int(fields[11]) + int(fields[12])) / TICKS
+    return name, fields[0].decode(), int(fields[1]), cpu, int(fields[19])
+
+
+def descendants(root: int) -> list[int]:
+    """root and every process below it (from /proc's parent links)."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            st = _stat(int(entry.name))
+            if st is not None:
+                parents.setdefault(st[2], []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo += parents.get(pid, [])
+    return found
+
+
+class WorkerClock:
+    """The CPU seconds a worker's processes have used so far, and whether it is asleep."""
+
+    def __init__(self, root: int):
+        self.root = root
+        self.pids: list[int] = []
+        self.settled = False  # the interpreter is among the pids: no new process will come
+        self.used: dict[int, float] = {}  # each process's last reading (a dead one keeps it)
+        self.started: dict[int, int] = {}  # each one's start time: a pid used again is not it
+
+    def read(self) -> tuple[float, bool]:
+        """(CPU seconds, asleep: the interpreter runs, and every live process of the worker
+        sleeps or is stopped)."""
+        if not self.settled:
+            self.pids = descendants(self.root)
+        asleep, alive = True, False
+        for pid in self.pids:
+            st = _stat(pid)
+            if st is None:
+                continue
+            name, state, _, cpu, started = st
+            if self.started.setdefault(pid, started) != started:
+                continue
+            self.settled = self.settled or name.startswith("python")
+            self.used[pid] = cpu
+            alive = True
+            asleep = asleep and state in "STt"  # not running, runnable (R) or in disk I/O (D)
+        # before the interpreter runs, bwrap sets up (and waits on its own child): no stall
+        return sum(self.used.values()), asleep and alive and self.settled

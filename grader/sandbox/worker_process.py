@@ -1,5 +1,6 @@
 """The worker process for one workspace: started, fed requests, read, stopped, restarted after
-any failure, its time budget kept (runner.py sets one per exercise)."""
+any failure, its time budget kept (runner.py sets one per exercise) in the worker's own CPU
+seconds, measured from outside (processes.WorkerClock), so that load changes no grade."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from pathlib import Path
 from grader.sandbox import acl, bwrap, permissions, policy, questions
 from grader.sandbox.modes import BWRAP, PERMISSIONS, mode
 from grader.sandbox.processes import (
+    BACKSTOP,
     Limits,
+    WorkerClock,
     kill_processes_of,
     limit,
     remove_files_of,
@@ -47,6 +50,7 @@ WORKER_MODULES = (
 )  # each after what it imports
 
 GIVE_UP_AFTER = 3  # timeouts in a row after which a sandbox stops starting workers
+POLL_SECONDS = 0.05  # how often a slow request's time is read while it runs
 
 # The worker's program. Its own code arrives through the pipe whose descriptor is its first
 # argument: read whole, closed, compiled into modules under the name `worker` only while they
@@ -135,6 +139,8 @@ class Sandbox:
         self.outputs: list[str] = []
         self.failures = 0
         self.timeouts_in_a_row = 0
+        self._texts: dict[str, str] = {}  # files of micrograd/ rewritten by use()
+        self.clock: WorkerClock | None = None
         self.set_budget(None)
 
     def _open_to_worker(self) -> None:
@@ -207,10 +213,14 @@ class Sandbox:
             pass
         finally:
             os.close(source_w)
+        self.clock = WorkerClock(self.proc.pid)
+        self._base = 0.0
 
     def _stop(self) -> None:
         if self.proc is None:
             return
+        self._spent += self._worker_seconds()  # what it used until now, before it is gone
+        self.clock = None
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -261,6 +271,33 @@ class Sandbox:
             text += self._read_output()
         return text[: self.limits.output_chars + 40]
 
+    # -- the code the worker sees --------------------------------------------------------
+
+    def read(self, name: str) -> str | None:
+        """The text of micrograd/NAME as copied from the submission (None: no such regular
+        file, or not UTF-8)."""
+        if name in self._texts:
+            return self._texts[name]
+        path = self.package / "micrograd" / name
+        try:
+            if path.is_symlink() or not path.is_file():
+                return None
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def use(self, files: dict[str, str]) -> None:
+        """Give the worker these texts for these files of micrograd/ (the runner composes
+        them, grader/submissions/regions.py); a worker that imported other code is stopped,
+        and the next request starts one on these."""
+        changed = {n: t for n, t in files.items() if self.read(n) != t}
+        if not changed:
+            return
+        self._stop()
+        for name, text in changed.items():
+            (self.package / "micrograd" / name).write_text(text, encoding="utf-8")
+            self._texts[name] = text
+
     # -- requests --------------------------------------------------------------------------
 
     def request(self, kind: str, timeout: float | None = None, **payload: object) -> dict:
@@ -283,7 +320,9 @@ class Sandbox:
             self._start()
         self._id = getattr(self, "_id", 0) + 1
         limit = min(timeout or self.limits.request_seconds, left)
-        deadline = time.monotonic() + limit  # for the whole request, its questions included
+        # the wall-clock backstop of the whole request, its questions included; its budget
+        # proper is `limit` seconds of the worker's own time (_read_reply)
+        deadline = time.monotonic() + BACKSTOP * limit
         self._send({"id": self._id, "kind": kind, **payload}, deadline, limit)
         reply = self._read_reply(deadline, limit)
         for _ in range(questions.MAX_QUESTIONS):
@@ -334,29 +373,60 @@ class Sandbox:
             except OSError:
                 self._fail()
 
-    def set_budget(self, seconds: float | None, note: str = "") -> None:
-        """From now on, all requests together may take `seconds` (None: no budget); past it,
-        each raises OutOfTime(note)."""
-        self.deadline = None if seconds is None else time.monotonic() + seconds
+    def set_budget(self, seconds: float | None, note: str = "", wall: float | None = None) -> None:
+        """From now on, all requests together may take `seconds` of the worker's time, its CPU
+        seconds and any time it sleeps on a request (None: no budget); past it, each raises
+        OutOfTime(note). Wall-clock time is a far backstop: BACKSTOP x seconds, or `wall`
+        seconds when given (a whole run's limit)."""
+        self.budget = seconds
+        self._spent = 0.0
+        self._base = self.clock.read()[0] if self.clock is not None else 0.0
+        now = time.monotonic()
+        backstop = None if seconds is None else BACKSTOP * seconds
+        if wall is not None:
+            backstop = wall if backstop is None else min(backstop, wall)
+        self.deadline = None if backstop is None else now + backstop
         self.budget_note = note or "ran out of time"
 
+    def _worker_seconds(self) -> float:
+        """The running worker's CPU seconds since the budget was set (or since it started)."""
+        return self.clock.read()[0] - self._base if self.clock is not None else 0.0
+
+    def time_used(self) -> float:
+        """The worker's time charged to the budget so far: CPU seconds, and seconds asleep."""
+        return self._spent + self._worker_seconds()
+
     def time_left(self) -> float:
-        deadline = getattr(self, "deadline", None)
-        return math.inf if deadline is None else deadline - time.monotonic()
+        """What is left of the budget (math.inf: none set); 0 once the backstop has passed."""
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            return 0.0
+        return math.inf if self.budget is None else self.budget - self.time_used()
 
     def _read_reply(self, deadline: float, timeout: float) -> object:
-        """The next line from the worker, by `deadline` (`timeout` s after the request)."""
+        """The next reply line, parsed. The request may use `timeout` seconds of the worker's
+        time (CPU, or asleep); `deadline` is its wall-clock backstop (BACKSTOP times that)."""
+        clock = self.clock
+        assert clock is not None
+        last = time.monotonic()
+        cpu_at_start, asleep_for = clock.read()[0], 0.0
         while b"\n" not in self._buffer:
-            left = deadline - time.monotonic()
-            if left <= 0:
+            ready, _, _ = select.select([self._rep_r], [], [], POLL_SECONDS)
+            if not ready:
+                cpu, asleep = clock.read()
+                now = time.monotonic()
+                if asleep:  # a stall costs its time too; waiting for a busy CPU costs nothing
+                    asleep_for += now - last
+                    self._spent += now - last
+                last = now
+                used = cpu - cpu_at_start + asleep_for
+                backstop = now >= deadline or now >= (self.deadline or math.inf)
+                if used < timeout and not backstop:
+                    continue
                 if self.time_left() <= 0:  # the exercise's budget, not this request's limit
                     self._stop()
                     raise OutOfTime(self.budget_note)
                 self.timeouts_in_a_row += 1
                 self._fail(f"timed out after {timeout:g} s (an infinite loop, or far too slow)")
-            ready, _, _ = select.select([self._rep_r], [], [], left)
-            if not ready:
-                continue
             chunk = os.read(self._rep_r, 1 << 16)
             if not chunk:
                 self._fail()

@@ -54,8 +54,10 @@ def do_graph(req):
         reply["visits"] = visits
     if req.get("twice"):
         # zero every grad in the graph and run again: a second call must give the same
-        for v in listing(out)[0]:
-            v.grad = 0
+        # ("keep": run again without zeroing, to see whether the seed is set or added)
+        if req["twice"] != "keep":
+            for v in listing(out)[0]:
+                v.grad = 0
         backprop(out, req.get("upstream", 1.0), req.get("mode", "rules"))
         reply["grads_again"] = plain([v.grad for v in built])
     return reply
