@@ -69,6 +69,8 @@ def judge_tensors(
                 rule=rule_of(node),
             )
     if reply.get("raised"):
+        if not isinstance(reply["raised"], dict):
+            raise Fail("a backward rule raised, and the worker's reply does not say which")
         seed = unwire(reply["raised"].get("seed")) if "seed" in reply["raised"] else None
         if seed is not None and not allclose(seed, np.ones(want_data[-1].shape)):
             raise Fail(

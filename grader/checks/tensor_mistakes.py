@@ -54,7 +54,11 @@ def symptom(node, c: int, j: int, values: list, g: np.ndarray, got, want: np.nda
 
 
 def shape_symptom(node, shape, out, got) -> str:
+    """Why a gradient of `got`'s shape, for an input of `shape` and a result of `out`: the
+    common mistakes that give that shape."""
     op = node[0]
+    if got.shape == tuple(shape):
+        return ""
     if op in BINARY or op == "matmul":
         axes = broadcast_axes(shape, out)
         if got.shape == out and axes:
