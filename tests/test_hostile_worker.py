@@ -244,8 +244,10 @@ def test_replacing_the_worker_gains_nothing(tmp_path, attack):
 
 def test_the_attacks_reach_the_worker(tmp_path):
     """The attacks above are real: they find the worker's table and replace it (an empty reply
-    for every request then fails every check after the first, whose request was being served
-    when the code was imported, written backward() or not)."""
+    for every request then fails every check after the first, written backward() or not; the
+    first passes only where its request was the one being served when the code was imported,
+    and not where the worker served another before it, as it does when an exercise is graded
+    with the reference standing in for the earlier ones)."""
     empty = (
         FIND_THE_WORKER
         + "if _frame is not None:\n"
@@ -254,7 +256,6 @@ def test_the_attacks_reach_the_worker(tmp_path):
     )
     report = exercise_3(tmp_path, empty + ENGINE)
     first, *later = checks_of(report, 3)
-    assert first["status"] == "passed"
     assert later and all(t["status"] == "failed" for t in later), later
 
 
