@@ -11,7 +11,14 @@ import pytest
 
 from grader.checks import course
 from grader.sandbox import Sandbox
-from tests.grader_helpers import EXERCISES, ROOT, by_name, grade_json, make_workspace
+from tests.grader_helpers import (
+    EXERCISES,
+    ROOT,
+    by_name,
+    grade_json,
+    grade_part_one,
+    make_workspace,
+)
 
 pytestmark = pytest.mark.grader
 
@@ -105,7 +112,7 @@ def _record(monkeypatch) -> dict:
         return reply
 
     monkeypatch.setattr(Sandbox, "request", request)
-    code, _ = grade_json(ROOT / "reference", "all")
+    code, _ = grade_part_one(ROOT / "reference")  # the forger rides on part one's modules
     monkeypatch.setattr(Sandbox, "request", real)
     assert code == 0
     return {"exact": exact, "by_kind": by_kind}
@@ -135,11 +142,12 @@ def test_replayed_replies_earn_nothing_computed_under_another_secret(
     for n in (0, 2, 3, 4, 5, 6):
         c = next(c for c in checks if c.exercise == n)
         firsts.add(f"exercise-{n}: {c.name}")
-    code, public = grade_json(ws, "all")
+    code, public = grade_part_one(ws)
     assert "exercise-0: forward difference" in _messages(public)
     assert set(_messages(public)) <= firsts, _messages(public)
 
-    code, result = grade_json(ws, "all", "--course-secret-file", str(secret_file("a course")))
+    monkeypatch.setenv(course.ENV_SECRET, "a course")  # as --course-secret-file sets it
+    code, result = grade_part_one(ws)
     assert code == 1
     passed = {name: t["output"] for name, t in by_name(result).items() if t["score"] > 0}
     # good_step() is asked for a choice (a step h in the right range), not a computation on
