@@ -41,6 +41,16 @@ ADD_RULE = "self.grad += out.grad\n            other.grad += out.grad"
 KIT_TESTS = ROOT / "tests"
 
 
+def kit_tests_hash() -> dict[str, str]:
+    """tree_hash of the kit's tests/, but what the suite itself writes there while it runs in
+    parallel (other workers' screenshots in artifacts/, bytecode in __pycache__)."""
+    return {
+        rel: digest
+        for rel, digest in tree_hash(KIT_TESTS).items()
+        if not rel.startswith("artifacts") and "__pycache__" not in rel
+    }
+
+
 def max_points(exercise: str) -> float:
     ns = list(EXERCISE_TITLES) if exercise == "all" else [int(exercise.removeprefix("exercise-"))]
     return sum(c.points for c in checks_for(list(ns)))
@@ -50,14 +60,14 @@ def grade_hostile(submission: Path, exercise: str = "exercise-1", codes=(1, 2)) 
     """Grade a hostile submission; check that the grader finished and touched nothing."""
     submission = Path(submission)
     watched = submission if submission.is_dir() else submission.parent
-    before, kit_before = tree_hash(watched), tree_hash(KIT_TESTS)
+    before, kit_before = tree_hash(watched), kit_tests_hash()
     result, report = grade_result(submission, exercise)  # no exception; stdout is only JSON
     assert result.exit_code in codes, (result.exit_code, report["extra_data"])
     assert report["max_score"] == max_points(exercise)
     assert 0 <= report["score"] <= report["max_score"]
     assert all(0 <= t["score"] <= t["max_score"] for t in report["tests"])
     assert tree_hash(watched) == before, "the submission folder changed"
-    assert tree_hash(KIT_TESTS) == kit_before, "the kit's tests/ changed"
+    assert kit_tests_hash() == kit_before, "the kit's tests/ changed"
     return report
 
 

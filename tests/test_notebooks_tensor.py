@@ -144,7 +144,10 @@ def test_tensor_notebook_with_the_reference_code_runs_and_draws(
             if line.startswith(("held-out accuracy", "MLP"))
         ]
         assert accuracies and min(accuracies) > 0.9, accuracies
-    # no notebook writes a file (the kernel's own folder aside)
-    assert sorted(p.name for p in kit.rglob("*") if p.suffix != ".ipynb") == sorted(
-        name for name in before if not name.endswith(".ipynb")
-    )
+
+    # no notebook writes a file (the kernel's own folder aside; check()'s hint history is
+    # kept beside micrograd/ on purpose, as `grade` keeps it)
+    def written(names):
+        return sorted(n for n in names if not n.endswith(".ipynb") and n != ".grade-history.json")
+
+    assert written(p.name for p in kit.rglob("*")) == written(before)

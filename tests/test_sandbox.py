@@ -20,7 +20,7 @@ import pytest
 
 from grader.sandbox import BWRAP, UNPROTECTED, Sandbox, UnreadableReply, finite, mode, policy
 from tests.grader_helpers import REFERENCE, ROOT, by_name, make_workspace, tree_hash
-from tests.test_hostile import KIT_TESTS, STUB_ENGINE, grade_hostile
+from tests.test_hostile import STUB_ENGINE, grade_hostile, kit_tests_hash
 
 pytestmark = [
     pytest.mark.grader,
@@ -91,11 +91,11 @@ TORCH = f"""
 
 
 def assert_no_better_than_stubs(ws: Path) -> dict:
-    kit_before = tree_hash(KIT_TESTS)
+    kit_before = kit_tests_hash()
     report = grade_hostile(ws, codes=(1,))
     assert report["score"] == 0, [t["output"] for t in report["tests"]]
     assert "LEAKED" not in report["extra_data"]["student_output"]
-    assert tree_hash(KIT_TESTS) == kit_before
+    assert kit_tests_hash() == kit_before
     return report
 
 
