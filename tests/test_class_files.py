@@ -198,8 +198,8 @@ def test_class_files_as_spreadsheets_save_them(tmp_path):
     assert roster.read_adjustments(path) == {
         "alice": [roster.G.Adjustment(2, -1.5, "late"), roster.G.Adjustment(None, 2.0, "bonus")]
     }
-    path.write_text("id,exercise,points,reason\nalice,9,1,what\n")
-    with pytest.raises(roster.ClassFileError, match="line 2: exercise '9' is not one of"):
+    path.write_text("id,exercise,points,reason\nalice,99,1,what\n")  # no exercise 99
+    with pytest.raises(roster.ClassFileError, match="line 2: exercise '99' is not one of"):
         roster.read_adjustments(path)
 
 

@@ -18,6 +18,7 @@ import nbformat
 import pytest
 
 from grader.feedback import hints
+from grader.feedback.reports import md_inert
 from grader.runner import grade_submission
 from tests.test_notebooks import KEY, definition, fill, reference_files
 from tests.test_notebooks import kit as shipped_kit
@@ -270,8 +271,9 @@ def test_grade_batch_climbs_the_ladder_only_when_the_instructor_allows_it(tmp_pa
             seen.append(re.search(r"\*Hint:\* (.*)", tanh["output"])[1])
         hints_seen[ladder] = seen
         assert (out / "hint-history").exists() == ladder
-    assert hints_seen[False] == [NUDGE]  # no ladder, no promise of a formula
-    assert hints_seen[True] == [NUDGE + hints.NEXT_TIME, FORMULA]
+    # (read from results.json's output, which is Markdown: its hints are escaped)
+    assert hints_seen[False] == [md_inert(NUDGE)]  # no ladder, no promise of a formula
+    assert hints_seen[True] == [md_inert(NUDGE + hints.NEXT_TIME), md_inert(FORMULA)]
 
 
 def test_no_check_in_a_kernel_leaves_a_picture_behind(kit: Path):
