@@ -252,16 +252,24 @@ def where(s: Stand) -> str:
     return f"`{'.'.join(s.path)}` in micrograd/{s.module}"
 
 
+@functools.lru_cache(maxsize=16)
+def _parse(module: str, text: str) -> tuple[ast.Module, symtable.SymbolTable] | None:
+    """A student's module parsed (never run), once for all the definitions looked up in it."""
+    try:
+        return ast.parse(text), symtable.symtable(text, module, "exec")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
 def _plan(s: Stand, text: str | None) -> tuple[int, int, list[str]] | str | None:
     """How to put the reference's definition in place of the student's: (first line, last
     line, new lines); None when they are the same already; a string saying why it cannot."""
     if text is None:
         return f"micrograd/{s.module} is missing"
-    try:
-        tree = ast.parse(text)
-        top = symtable.symtable(text, s.module, "exec")
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    parsed = _parse(s.module, text)
+    if parsed is None:
         return f"micrograd/{s.module} does not parse"
+    tree, top = parsed
     node = find_def(tree, s.path)
     if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return f"there is no {where(s)}"
