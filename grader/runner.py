@@ -251,7 +251,7 @@ def grade(
             else:
                 res = run_check(check, ctx)
             res.hint = choose(res, history)  # a nudge, or the formula on a repeated failure
-            if res.details.get("nodes") and pictures is not None:
+            if pictured(res) and pictures is not None:
                 res.details["picture"] = str(draw_failure(res, pictures))
                 report.pictures.append(res.details["picture"])
             elif res.passed and pictures is not None:  # fixed: its old picture goes
@@ -266,14 +266,26 @@ def grade(
     return report
 
 
+def pictured(res: R.CheckResult) -> bool:
+    """Whether a failure holds a graph to draw: a Value expression's (part one) or a Tensor
+    expression's (part two, details["tensor_graph"])."""
+    return bool(res.details.get("nodes") or res.details.get("tensor_graph"))
+
+
 def failure_graph(res: R.CheckResult):
-    """The failing expression's graph with the student's grads, the wrong node marked (a
-    micrograd_reference.viz.Graph)."""
+    """The failing expression's graph, the wrong node marked (a micrograd_reference.viz.Graph):
+    a Value's with the student's data and grads in each box; a Tensor's by shapes, each box
+    its op and shape ("matmul (32, 10)"), the mark saying what was expected."""
     from grader.checks.expressions import Expression, rule_of
     from grader.sandbox.worker.ops import operands
     from micrograd_reference.viz import draw_dot
 
     d = res.details
+    if d.get("tensor_graph"):
+        from grader.checks.tensor_graph import drawable
+
+        root, mark = drawable(d["tensor_graph"])
+        return draw_dot(root, mark=mark, shapes=True)
     expr = Expression.of(d["nodes"], [0.0])
     nodes: list[SimpleNamespace] = []
     for i, node in enumerate(d["nodes"]):
@@ -319,7 +331,7 @@ def relocate(report: R.Report, where: Locations) -> None:
 def draw_failure_png(res: R.CheckResult, folder: Path) -> Path | None:
     """The failing graph as a PNG in `folder`, for Markdown that shows no SVG (Gradescope's
     test output); None without graphviz's `dot`, or when it fails."""
-    if not res.details.get("nodes") or not shutil.which("dot"):
+    if not pictured(res) or not shutil.which("dot"):
         return None
     path = folder / f"{picture_name(res)}.png"
     try:

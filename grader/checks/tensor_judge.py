@@ -14,7 +14,8 @@ import re
 import numpy as np
 
 from grader.checks.checking import Context, Fail
-from grader.checks.tensor_mistakes import shape_symptom, symptom
+from grader.checks.tensor_graph import graph_details, summarise
+from grader.checks.tensor_mistakes import shape_mistake, symptom
 from grader.checks.tensors import (
     BINARY,
     REDUCTIONS,
@@ -63,11 +64,12 @@ def judge_tensors(
             continue
         got = unwire(data[i])
         if not allclose(got, want_data[i]):
-            raise Fail(
+            fail = Fail(
                 f"`{rule_of(node)}` forward: {expr.text(i)} with {expr.inputs_text()}: expected "
                 f"{_value(want_data[i])}, got {_value(got)}",
                 rule=rule_of(node),
             )
+            raise pictured(fail, expr, want_data, i, summarise("data", got, want_data[i]))
     if reply.get("raised"):
         if not isinstance(reply["raised"], dict):
             raise Fail("a backward rule raised, and the worker's reply does not say which")
@@ -79,7 +81,7 @@ def judge_tensors(
                 f"{_value(seed)}, and then a rule raised: {reply['raised'].get('message')}",
                 rule="seed",
             )
-        raise _raised(expr, reply["raised"], want_data)
+        raise _raised(expr, reply["raised"], want_data, want_grads)
     grads = [None if g is None else unwire(g) for g in _list(reply, "grads", n)]
     wrong = [
         i
@@ -223,7 +225,7 @@ def role(expr: TensorExpr, c: int, j: int, values: list) -> str:
 # -- failures -----------------------------------------------------------------------------------
 
 
-def _raised(expr: TensorExpr, raised: dict, values: list) -> Fail:
+def _raised(expr: TensorExpr, raised: dict, values: list, want: list) -> Fail:
     c = raised.get("node")
     if type(c) is not int or not 0 <= c < len(expr.nodes) or expr.nodes[c][0] in ("x", "data"):
         return Fail(f"a backward rule raised {raised.get('kind')}: {raised.get('message')}")
@@ -231,43 +233,63 @@ def _raised(expr: TensorExpr, raised: dict, values: list) -> Fail:
     where = f" ({raised.get('where')})" if raised.get("where") else ""
     ins = sorted(set(operands(node)), key=operands(node).index)
     described = "; ".join(role(expr, c, j, values) for j in ins)
-    why = ""
+    why, at = "", None  # the input whose grad, by the shapes in the message, went wrong
     for found in re.findall(r"\((\d+(?:, ?\d+)*),?\)", str(raised.get("message"))):
-        got = np.empty(tuple(int(v) for v in found.split(",")))
+        got = tuple(int(v) for v in found.split(","))
         for j in ins:
-            why = why or shape_symptom(node, values[j].shape, values[c].shape, got)
+            short, full = shape_mistake(node, values[j].shape, values[c].shape, got)
+            if full and not why:
+                why, at = full, (j, got, short)
     why = f"\n    Likely{why}" if why else ""
-    return Fail(
+    fail = Fail(
         f"`{rule_of(node)}` backward{op_params(node)} raised {raised.get('kind')}: "
         f"{raised.get('message')}{where}\n    at {expr.text(c)}: {described}. Each input's grad "
         f"must have that input's own shape.{why}\n    expression: {expr.text()}   with "
         f"{expr.inputs_text()}",
         rule=rule_of(node),
     )
+    if at is None:  # the rule itself is marked
+        return pictured(fail, expr, values, c, (f"backward raised {raised.get('kind')}", {}))
+    j, got, short = at  # only the shape of the grad it made is known
+    return pictured(fail, expr, values, j, summarise("grad", got, want[j], short))
+
+
+def pictured(fail: Fail, expr, values: list, j: int, mark: tuple, grads=None) -> Fail:
+    """`fail` with the expression's graph in its details (the runner draws it): node j
+    marked, mark = (note, summary) from tensor_graph.summarise; `grads` the student's."""
+    note, summary = mark
+    fail.details["tensor_graph"] = graph_details(expr, values, j, note, grads, summary)
+    return fail
 
 
 def _wrong_grad(ctx, expr, j, grads, values, want, G, mode) -> Fail:
     n = len(expr.nodes)
     got = grads[j]
     if j == n - 1:
+        mark = summarise("grad", got, want[j])
         if mode == "backward":
-            return Fail(
+            fail = Fail(
                 f"backward() must seed the output's grad with ones of its shape "
                 f"{shape_text(values[j].shape)}: d(out)/d(out) = 1 for every entry. Got "
                 f"{_value(got)}",
                 rule="seed",
             )
-        return Fail(
-            f"the output's grad changed during the backward pass: `{rule_of(expr.nodes[j])}` "
-            f"backward wrote into out.grad. Expected {_value(want[j])}, got {_value(got)}",
-            rule=rule_of(expr.nodes[j]),
-        )
+        else:
+            fail = Fail(
+                f"the output's grad changed during the backward pass: `{rule_of(expr.nodes[j])}` "
+                f"backward wrote into out.grad. Expected {_value(want[j])}, got {_value(got)}",
+                rule=rule_of(expr.nodes[j]),
+            )
+        return pictured(fail, expr, values, j, mark, grads)
     consumers = expr.consumers(j)
     fd = finite_differences(ctx, expr, j, values[j], G)
+    short = ""  # the mistake a wrong shape points to, in a few words, for the picture
     if len(consumers) == 1:
         c = consumers[0]
         node = expr.nodes[c]
         rule = rule_of(node)
+        if not isinstance(got, str):
+            short = shape_mistake(node, values[j].shape, values[c].shape, got.shape)[0]
         head = f"`{rule}` backward{op_params(node)}: the grad of {role(expr, c, j, values)}"
         if operands(node).count(j) > 1:
             head += " is wrong (this node is both operands here: each use adds its share, `+=`)"
@@ -300,7 +322,8 @@ def _wrong_grad(ctx, expr, j, grads, values, want, G, mode) -> Fail:
         f"of shape {shape_text(G.shape)}" + ("" if mode == "rules" else ", ones")
     )
     details = {"expression": expr.text(), "node": expr.text(j), "tensor_rule": rule}
-    return Fail("\n    ".join(lines), rule=rule, details=details)
+    fail = Fail("\n    ".join(lines), rule=rule, details=details)
+    return pictured(fail, expr, values, j, summarise("grad", got, want[j], short), grads)
 
 
 def _window(got, want: np.ndarray) -> tuple[tuple, str]:

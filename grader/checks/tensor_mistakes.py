@@ -56,30 +56,39 @@ def symptom(node, c: int, j: int, values: list, g: np.ndarray, got, want: np.nda
 def shape_symptom(node, shape, out, got) -> str:
     """Why a gradient of `got`'s shape, for an input of `shape` and a result of `out`: the
     common mistakes that give that shape."""
-    op = node[0]
-    if got.shape == tuple(shape):
-        return ""
+    return shape_mistake(node, shape, out, got.shape)[1]
+
+
+def shape_mistake(node, shape, out, got) -> tuple[str, str]:
+    """(in a few words, in full) the common mistake that gives a gradient of shape `got` for an
+    input of `shape` and a result of `out`; ("", "") when none does. The few words label the
+    failure's picture ("not summed over the broadcast axis 1"), the full text its message."""
+    op, got = node[0], tuple(got)
+    if got == tuple(shape):
+        return "", ""
     if op in BINARY or op == "matmul":
         axes = broadcast_axes(shape, out)
-        if got.shape == out and axes:
-            return (
+        if got == out and axes:
+            return f"not summed over the broadcast {axes_text(axes)}", (
                 f": it has the result's shape {shape_text(out)}; sum it back over the broadcast "
                 f"{axes_text(axes)} to {shape_text(shape)} (unbroadcast)"
             )
         kept = tuple(n for i, n in enumerate(shape) if not (n == 1 and i in _stretched(shape, out)))
-        if got.shape == kept:
-            return ": the size-1 axes were dropped; sum with keepdims=True to keep them"
-    if op in REDUCTIONS and got.shape == out:
-        return (
+        if got == kept:
+            return "its size-1 axes dropped (keepdims=True keeps them)", (
+                ": the size-1 axes were dropped; sum with keepdims=True to keep them"
+            )
+    if op in REDUCTIONS and got == out:
+        return "the reduced axes not put back", (
             ": it has the reduced shape; put the reduced axes back (np.expand_dims) so that "
             "out.grad spreads over them"
         )
-    if op == "transpose" and got.shape == tuple(shape[a] for a in node[2]):
-        return (
+    if op == "transpose" and got == tuple(shape[a] for a in node[2]):
+        return f"moved back with axes={tuple(node[2])}, not its inverse", (
             f": it was moved back with axes={tuple(node[2])} itself; the inverse "
             "permutation, np.argsort(axes), undoes it"
         )
-    return ""
+    return "", ""
 
 
 def _stretched(shape, out) -> list[int]:

@@ -18,7 +18,13 @@ from grader.classroom import receipt
 from grader.classroom.options import course_secret_option, extra_checks_option
 from grader.feedback import reports
 from grader.feedback import results as R
-from grader.runner import ExtraChecksError, draw_failure_png, grade_submission, load_extra_checks
+from grader.runner import (
+    ExtraChecksError,
+    draw_failure_png,
+    grade_submission,
+    load_extra_checks,
+    pictured,
+)
 
 
 def results_with_receipt(
@@ -36,7 +42,7 @@ def results_with_receipt(
         (c.exercise, c.name) for c in (load_extra_checks(extra_checks) if extra_checks else [])
     )
     for c in report.checks if pictures is not None else []:
-        if not c.passed and c.details.get("nodes"):
+        if not c.passed and pictured(c):
             png = draw_failure_png(c, pictures)
             if png is not None:
                 c.details["png"] = str(png)

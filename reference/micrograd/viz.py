@@ -38,6 +38,25 @@ def _fmt_array(x, shown=3):
     return f"{tuple(x.shape)}: {head}{more}"
 
 
+def _shape(x):
+    # an array's shape, "(32, 10)"; a number as itself; a text (what came instead) as it is
+    if hasattr(x, "shape"):
+        return str(tuple(x.shape))
+    return x if isinstance(x, str) else _fmt(x)
+
+
+def _wrapped(note, width=40):
+    # a mark's note on lines of about `width` (graphviz's \n), so that its box stays narrow;
+    # a shape, "(3, 4)", is never cut
+    lines = [""]
+    for word in re.findall(r"\([^()]*\)\S*|\S+", str(note)):
+        if lines[-1] and len(lines[-1]) + 1 + len(word) > width:
+            lines.append(word)
+        else:
+            lines[-1] = f"{lines[-1]} {word}".lstrip()
+    return "\\n".join(_escape(line) for line in lines)
+
+
 def _escape(text):
     # Characters that structure a graphviz record label, and the quote that ends the string.
     for c in '\\"{}|<>':
@@ -80,7 +99,19 @@ def _stacked(v, rankdir):
     return hasattr(v.data, "shape") and rankdir in ("LR", "RL")
 
 
-def graph_dot(root, mark=None, rankdir="TB"):
+def _fields(v, shapes):
+    """The lines of v's box: its label, data and grad; with `shapes`, its label, op and
+    shape on one line ("matmul (32, 10)"), and its grad's shape only where it differs."""
+    label = getattr(v, "label", "")
+    if not shapes:
+        return ([str(label)] if label else []) + [f"data {_fmt(v.data)}", f"grad {_fmt(v.grad)}"]
+    fields = [" ".join(str(t) for t in (label, v._op, _shape(v.data)) if t)]
+    if getattr(v.grad, "shape", None) != getattr(v.data, "shape", None) or v.grad is None:
+        fields.append(f"grad {_shape(v.grad)}")
+    return fields
+
+
+def graph_dot(root, mark=None, rankdir="TB", shapes=False):
     """Graphviz DOT source for the graph that computed `root`, as in micrograd's trace_graph.
 
     Each Value is a record box "label | data | grad" (label only if the node has one), each
@@ -92,6 +123,10 @@ def graph_dot(root, mark=None, rankdir="TB"):
     fits a notebook's column; an operation's leaf inputs beyond ROW go in rows above each
     other (a neuron's weights and inputs), so that wide layers do too. micrograd's own
     left-to-right drawing is rankdir="LR".
+
+    shapes=True draws a Tensor's graph by shapes alone: one box a node, its op and its
+    array's shape ("matmul (32, 10)"), its grad's shape only where that differs (the commonest
+    tensor bug), no numbers: a large network at a glance.
     """
     pairs = mark.items() if hasattr(mark, "items") else (mark or ())
     marks = {id(n): text for n, text in pairs}
@@ -101,15 +136,11 @@ def graph_dot(root, mark=None, rankdir="TB"):
     if rankdir == "TB":
         lines.append("  nodesep=0.15; ranksep=0.3; node [fontsize=12];")
     for v in nodes:
-        fields = [f"data {_fmt(v.data)}", f"grad {_fmt(v.grad)}"]
-        label = getattr(v, "label", "")
-        if label:
-            fields.insert(0, str(label))
+        record = " | ".join(_escape(f) for f in _fields(v, shapes))
         style = ""
         if id(v) in marks:
-            fields.append(str(marks[id(v)]))
+            record += " | " + _wrapped(marks[id(v)])
             style = ", color=red, fontcolor=red, penwidth=2"
-        record = " | ".join(_escape(f) for f in fields)
         if not _stacked(v, rankdir):  # a record's fields side by side
             record = f"{{ {record} }}"
         lines.append(f'  {name[id(v)]} [shape=record, label="{record}"{style}];')
@@ -117,7 +148,7 @@ def graph_dot(root, mark=None, rankdir="TB"):
         # downward, the edges between computed nodes are kept straight (weighted), so that a
         # long chain runs down one column instead of drifting sideways
         spine = " [weight=8]" if rankdir == "TB" else ""
-        if v._op:
+        if v._op and not shapes:  # (by shapes, the op is in the box)
             target = name[id(v)] + "op"
             lines.append(f'  {target} [shape=ellipse, label="{_escape(str(v._op))}"];')
             lines.append(f"  {target} -> {name[id(v)]}{spine};")
@@ -216,13 +247,13 @@ class Graph:
         return f"<Graph of {self.source.count('shape=record')} values>"
 
 
-def draw_dot(root, path=None, mark=None, rankdir="TB"):
+def draw_dot(root, path=None, mark=None, rankdir="TB", shapes=False):
     """The graph that computed `root`, as in micrograd's lecture: `draw_dot(loss)` in a
     notebook cell shows it (growing downward; rankdir="LR" for micrograd's left to right).
     With `path`, write it there instead (see Graph.write) and return the path written.
-    `mark`: see graph_dot.
+    `mark`, `shapes` (a Tensor's graph by shapes alone): see graph_dot.
     """
-    graph = Graph(graph_dot(root, mark, rankdir))
+    graph = Graph(graph_dot(root, mark, rankdir, shapes))
     return graph if path is None else graph.write(path)
 
 
