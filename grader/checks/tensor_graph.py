@@ -17,33 +17,24 @@ from types import SimpleNamespace
 import numpy as np
 
 from grader.checks.tensors import REDUCTIONS, close_mask, operands, shape_text
+from grader.sandbox.worker.ops import WITH_CONSTANT
 
 SMALL = 8  # arrays of at most this many entries go into the details whole
 SHOWN = 24  # nodes drawn at most: those nearest the wrong one (dot lays out 1,000 in minutes)
-USES = 2
-
-SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/", "neg": "-"}
-CONSTANT = {
-    "pow": "**{c}",
-    "addc": "+ {c}",
-    "mulc": "* {c}",
-    "radd": "{c} +",
-    "rsub": "{c} -",
-    "rmul": "{c} *",
-    "rdiv": "{c} /",
-}
+USES = 2  # uses of one node followed at most (a weight used 400 times shows 2)
 
 
 def op_text(node) -> str:
-    """A node's op as its box shows it: "matmul", "sum(axis=1)", "**2", "conv2d(stride=2)"."""
+    """A node's op as its box shows it, the expression's name for it, its arguments as a
+    call's: "matmul", "add", "mulc(1.5)", "sum(axis=1)", "conv2d(stride=2, padding=0)"."""
     op = node[0]
-    if op in SYMBOL:
-        return SYMBOL[op]
-    if op in CONSTANT:
-        return CONSTANT[op].format(c=node[2])
+    if op in WITH_CONSTANT:
+        return f"{op}({node[2]})"
     if op in REDUCTIONS:
-        args = [] if node[2] is None else [f"axis={_axis(node[2])}"]
-        return f"{op}({', '.join(args + (['keepdims'] if node[3] else []))})"
+        args = ([] if node[2] is None else [f"axis={_axis(node[2])}"]) + ["keepdims"] * bool(
+            node[3]
+        )
+        return f"{op}({', '.join(args)})" if args else op
     if op == "transpose":
         return f"transpose{tuple(node[2])}"
     if op == "log_softmax":
