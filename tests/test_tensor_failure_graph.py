@@ -12,10 +12,12 @@ import re
 import shutil
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from grader.feedback import reports
 from grader.runner import draw_failure_png, failure_graph, grade
+from tests.conftest import ROOT
 from tests.grader_helpers import make_workspace
 from tests.test_permissions_mode import path_without
 from tools.planted_tensor_bugs import MUTATIONS
@@ -121,3 +123,43 @@ def test_a_large_graph_is_cut_around_the_wrong_node():
     rest = re.search(r"(v\d+) \[shape=record, label=\"\{ … output \(\) \}", dot)[1]
     marked = re.search(r"(v\d+) \[shape=record, label=\"\{ x1 ", dot)[1]
     assert f"{marked} -> {rest};" in dot  # its uses left out lead on to the output
+
+
+def test_check_in_a_notebook_shows_the_tensor_graph_inline(tmp_path, monkeypatch):
+    """The bug in exercise 8's notebook cell, the earlier notebooks right: check() as a kernel
+    runs it (start, the marked cells run, check) shows the failing graph in the cell."""
+    import base64
+
+    from grader import notebook as live
+    from tests.test_notebooks import KEY, fill, reference_files
+
+    kit = tmp_path / "kit"
+    shutil.copytree(ROOT / "exercises" / "micrograd", kit / "micrograd")
+    shutil.copytree(ROOT / "exercises" / "notebooks", kit / "notebooks")
+    files = reference_files()
+    ((old, new),) = BUG.edits["tensor.py"]
+    buggy = {**files, "micrograd/tensor.py": files["micrograd/tensor.py"].replace(old, new)}
+    for k in range(8):
+        fill(kit / "notebooks" / f"exercise-{k}.ipynb", files)
+    path = kit / "notebooks" / "exercise-8.ipynb"
+    fill(path, buggy)
+    monkeypatch.chdir(path.parent)
+    session = live.start(8)
+    try:
+        for cell in nbformat.read(path, as_version=4).cells:
+            if KEY in cell.metadata:
+                first, _, body = cell.source.partition("\n")
+                live._micrograd_magic(first.removeprefix("%%micrograd"), body)
+        shown = live.check("exercise-8")
+    finally:
+        live.SESSION = None
+        shutil.rmtree(session.loaded, ignore_errors=True)
+    (res,) = [c for c in shown.report.checks if c.name == CHECK]
+    assert not res.passed and res.details["picture"] in shown.images
+    kind, data = shown.images[res.details["picture"]]
+    drawn = base64.b64decode(data).decode()
+    assert kind == ("image/svg+xml" if shutil.which("dot") else "text/plain")
+    inputs, result = shapes_named(res.message)
+    assert f"add {result}" in drawn and all(f"{k} {s}" in drawn for k, s in inputs.items())
+    assert "not summed over the broadcast" in drawn.replace("\n", " ")
+    assert data in shown._repr_html_()  # inline in the cell
