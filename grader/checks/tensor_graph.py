@@ -114,7 +114,8 @@ def summarise(what: str, got, want: np.ndarray, why: str = "") -> tuple[str, dic
     summary: dict = {"expected_shape": list(want.shape)}
     if want.size <= SMALL:
         summary["expected"] = _numbers(want)
-    if isinstance(got, str):
+    if got is None or isinstance(got, str):
+        got = "nothing" if got is None else got
         return f"{what} of shape {shape_text(want.shape)} expected, got {got}", summary
     shape = got if isinstance(got, tuple) else got.shape
     summary["got_shape"] = list(shape)

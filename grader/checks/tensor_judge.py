@@ -9,6 +9,7 @@ is wrong has right grads in all the nodes that use it, so one of their rules is 
 
 from __future__ import annotations
 
+import logging
 import re
 
 import numpy as np
@@ -37,6 +38,7 @@ from grader.checks.tensors import (
 )
 from grader.sandbox import StudentError
 
+log = logging.getLogger("grader")
 FD_STEP = 1e-6
 FD_MAX_ENTRIES = 128  # finite differences cost two forward passes per entry
 WIDTH = 34  # where the three arrays of a failure start, after their names
@@ -69,7 +71,7 @@ def judge_tensors(
                 f"{_value(want_data[i])}, got {_value(got)}",
                 rule=rule_of(node),
             )
-            raise pictured(fail, expr, want_data, i, summarise("data", got, want_data[i]))
+            raise pictured(fail, expr, want_data, i, "data", got, want_data[i])
     if reply.get("raised"):
         if not isinstance(reply["raised"], dict):
             raise Fail("a backward rule raised, and the worker's reply does not say which")
@@ -249,16 +251,22 @@ def _raised(expr: TensorExpr, raised: dict, values: list, want: list) -> Fail:
         rule=rule_of(node),
     )
     if at is None:  # the rule itself is marked
-        return pictured(fail, expr, values, c, (f"backward raised {raised.get('kind')}", {}))
+        return pictured(fail, expr, values, c, f"backward raised {raised.get('kind')}")
     j, got, short = at  # only the shape of the grad it made is known
-    return pictured(fail, expr, values, j, summarise("grad", got, want[j], short))
+    return pictured(fail, expr, values, j, "grad", got, want[j], short)
 
 
-def pictured(fail: Fail, expr, values: list, j: int, mark: tuple, grads=None) -> Fail:
-    """`fail` with the expression's graph in its details (the runner draws it): node j
-    marked, mark = (note, summary) from tensor_graph.summarise; `grads` the student's."""
-    note, summary = mark
-    fail.details["tensor_graph"] = graph_details(expr, values, j, note, grads, summary)
+def pictured(
+    fail: Fail, expr, values: list, j: int, what: str, got=None, want=None, why="", grads=None
+) -> Fail:
+    """`fail` with the expression's graph in its details (the runner draws it), node j marked:
+    its `what` ("grad", "data") is `got`, expected `want` (tensor_graph.summarise), or, with
+    no `want`, `what` is the whole note. `grads`: the student's, where the pass finished."""
+    try:
+        note, summary = (what, {}) if want is None else summarise(what, got, want, why)
+        fail.details["tensor_graph"] = graph_details(expr, values, j, note, grads, summary)
+    except Exception as exc:  # a picture is an extra: the verdict stands without one
+        log.warning("no picture of the failing graph: %r", exc)
     return fail
 
 
@@ -266,7 +274,6 @@ def _wrong_grad(ctx, expr, j, grads, values, want, G, mode) -> Fail:
     n = len(expr.nodes)
     got = grads[j]
     if j == n - 1:
-        mark = summarise("grad", got, want[j])
         if mode == "backward":
             fail = Fail(
                 f"backward() must seed the output's grad with ones of its shape "
@@ -280,7 +287,7 @@ def _wrong_grad(ctx, expr, j, grads, values, want, G, mode) -> Fail:
                 f"backward wrote into out.grad. Expected {_value(want[j])}, got {_value(got)}",
                 rule=rule_of(expr.nodes[j]),
             )
-        return pictured(fail, expr, values, j, mark, grads)
+        return pictured(fail, expr, values, j, "grad", got, want[j], grads=grads)
     consumers = expr.consumers(j)
     fd = finite_differences(ctx, expr, j, values[j], G)
     short = ""  # the mistake a wrong shape points to, in a few words, for the picture
@@ -323,7 +330,7 @@ def _wrong_grad(ctx, expr, j, grads, values, want, G, mode) -> Fail:
     )
     details = {"expression": expr.text(), "node": expr.text(j), "tensor_rule": rule}
     fail = Fail("\n    ".join(lines), rule=rule, details=details)
-    return pictured(fail, expr, values, j, summarise("grad", got, want[j], short), grads)
+    return pictured(fail, expr, values, j, "grad", got, want[j], short, grads)
 
 
 def _window(got, want: np.ndarray) -> tuple[tuple, str]:
