@@ -192,8 +192,11 @@ def role(expr: TensorExpr, c: int, j: int, values: list) -> str:
             if axes
             else f", broadcast along no axis: the result's shape is {shape_text(out)} too"
         )
+    elif op == "matmul" and len(shape) == 1:
+        side = "a row (1, k) on the left" if ins[0] == j else "a column (k, 1) on the right"
+        text += f", a vector, taken as {side}; the result's shape is {shape_text(out)}"
     elif op == "matmul":
-        batch = broadcast_axes(shape[:-2], out[:-2]) if len(shape) > 1 else []
+        batch = broadcast_axes(shape[:-2], out[:-2])
         text += f"; the result's shape is {shape_text(out)}, matrices in the last two axes"
         text += f", the batch broadcast along {axes_text(batch)}" if batch else ""
     elif op in REDUCTIONS:
@@ -226,24 +229,88 @@ def role(expr: TensorExpr, c: int, j: int, values: list) -> str:
 def _raised(expr: TensorExpr, raised: dict, values: list) -> Fail:
     c = raised.get("node")
     if type(c) is not int or not 0 <= c < len(expr.nodes) or expr.nodes[c][0] in ("x", "data"):
-        return Fail(f"a backward rule raised {raised.get('kind')}: {raised.get('message')}")
+        return _raised_inside(expr, raised)
     node = expr.nodes[c]
     where = f" ({raised.get('where')})" if raised.get("where") else ""
     ins = sorted(set(operands(node)), key=operands(node).index)
     described = "; ".join(role(expr, c, j, values) for j in ins)
     why = ""
-    for found in re.findall(r"\((\d+(?:, ?\d+)*),?\)", str(raised.get("message"))):
-        got = np.empty(tuple(int(v) for v in found.split(",")))
+    for got in _message_shapes(raised):
         for j in ins:
             why = why or shape_symptom(node, values[j].shape, values[c].shape, got)
+        if not why and node[0] in WITH_A_CONSTANT:  # the constant is a Tensor of shape ()
+            why = shape_symptom(("mul",), (), values[c].shape, got)
+            why = f" the constant, a Tensor of shape (), has its grad wrong{why}" if why else ""
+    if not why and node[0] == "matmul" and max(len(values[j].shape) for j in ins) > 2:
+        if "matmul" in str(raised.get("message")):
+            why = (
+                ": `.T` reverses every axis of a batch of matrices, not only the last two; "
+                "swap those (swapaxes(-1, -2))"
+            )
     why = f"\n    Likely{why}" if why else ""
     return Fail(
         f"`{rule_of(node)}` backward{op_params(node)} raised {raised.get('kind')}: "
         f"{raised.get('message')}{where}\n    at {expr.text(c)}: {described}. Each input's grad "
         f"must have that input's own shape.{why}\n    expression: {expr.text()}   with "
-        f"{expr.inputs_text()}",
+        f"{expr.inputs_text()}{expr.named()}",
         rule=rule_of(node),
     )
+
+
+# the student's op names of the nodes a composition makes, as the grader names them
+INSIDE = {"+": "add", "*": "mul"}
+
+
+def _raised_inside(expr: TensorExpr, raised: dict) -> Fail:
+    """A rule raised at a node the grader did not build: one a composition made (a - b's -b,
+    which is b * -1; a / b's b**-1). The worker says its op and its inputs' and result's
+    shapes; without them, only what was raised."""
+    op, shapes = raised.get("op"), _shapes(raised.get("shapes"))
+    what = f"a backward rule raised {raised.get('kind')}: {raised.get('message')}"
+    if not isinstance(op, str) or not op or not shapes:
+        return Fail(what)
+    where = f" ({raised.get('where')})" if raised.get("where") else ""
+    rule = "**" if op.startswith("**") else op
+    *ins, out = shapes
+    why = ""
+    if rule in INSIDE:
+        for got in _message_shapes(raised):
+            for shape in ins:
+                why = why or shape_symptom((INSIDE[rule],), shape, out, got)
+    why = f"\n    Likely{why}" if why else ""
+    inputs = " and ".join(shape_text(x) for x in ins)
+    return Fail(
+        f"`{rule}` backward raised {raised.get('kind')}: {raised.get('message')}{where}\n    at "
+        f"a `{op}` node made inside a composition (-a is a * -1, a - b is a + -b, a / b is "
+        f"a * b**-1): its inputs of shapes {inputs}, its result {shape_text(out)}. Each "
+        f"input's grad must have that input's own shape.{why}\n    expression: {expr.text()}"
+        f"   with {expr.inputs_text()}{expr.named()}",
+        rule=rule,
+    )
+
+
+# ops whose node is a + or * with a constant, made a Tensor of shape ()
+WITH_A_CONSTANT = ("neg", "addc", "mulc", "radd", "rmul")
+
+
+def _message_shapes(raised: dict) -> list[np.ndarray]:
+    """Empty arrays of the shapes numpy's error message names, "(2, 3)" or "()"."""
+    found = re.findall(r"\((\d+(?:, ?\d+)*),?\)|\(\)", str(raised.get("message")))
+    return [np.empty(tuple(int(v) for v in f.split(",")) if f else ()) for f in found]
+
+
+def _shapes(raw) -> list[tuple[int, ...]] | None:
+    """Shapes as the worker sent them, if they are shapes at all (it is the student's process)."""
+    if not isinstance(raw, list) or not 1 < len(raw) <= 4:
+        return None
+    shapes = []
+    for shape in raw:
+        if not isinstance(shape, list) or len(shape) > 8:
+            return None
+        if not all(type(n) is int and 0 <= n < 10**6 for n in shape):
+            return None
+        shapes.append(tuple(shape))
+    return shapes
 
 
 def _wrong_grad(ctx, expr, j, grads, values, want, G, mode) -> Fail:
@@ -297,7 +364,7 @@ def _wrong_grad(ctx, expr, j, grads, values, want, G, mode) -> Fail:
         lines.append(f"{name + label + ':':<{WIDTH}}{text}")
     lines.append(
         f"expression: {expr.text()}   with {expr.inputs_text()}; the output's grad (upstream) "
-        f"of shape {shape_text(G.shape)}" + ("" if mode == "rules" else ", ones")
+        f"of shape {shape_text(G.shape)}" + ("" if mode == "rules" else ", ones") + expr.named()
     )
     details = {"expression": expr.text(), "node": expr.text(j), "tensor_rule": rule}
     return Fail("\n    ".join(lines), rule=rule, details=details)

@@ -59,7 +59,7 @@ def shape_symptom(node, shape, out, got) -> str:
     op = node[0]
     if got.shape == tuple(shape):
         return ""
-    if op in BINARY or op == "matmul":
+    if op in BINARY or op == "matmul" or (op == "linear" and len(shape) == 1):  # linear's b
         axes = broadcast_axes(shape, out)
         if got.shape == out and axes:
             return (
@@ -73,6 +73,11 @@ def shape_symptom(node, shape, out, got) -> str:
         return (
             ": it has the reduced shape; put the reduced axes back (np.expand_dims) so that "
             "out.grad spreads over them"
+        )
+    if op == "log_softmax":
+        return (
+            f": out.grad summed along axis {node[2]} lost that axis, and numpy broadcast the "
+            "sum along another; keep it (keepdims=True)"
         )
     if op == "transpose" and got.shape == tuple(shape[a] for a in node[2]):
         return (
@@ -146,10 +151,24 @@ def _mistakes(node, j: int, values: list, g: np.ndarray) -> dict:
             out["A @ G without transposing A (dB = A^T @ G)"] = sum_to(A2 @ G2, B2.shape).reshape(
                 B.shape
             )
+        if j == ins[1] and B.ndim == 1 and len(B) > 1:
+            column = sum_to(np.swapaxes(A2, -1, -2) @ G2, B2.shape)  # (k, 1)
+            out[
+                f"unbroadcast of the column's grad {shape_text(column.shape)} to the vector's "
+                f"{shape_text(B.shape)} (it sums the column; reshape it instead)"
+            ] = np.broadcast_to(sum_to(column, B.shape), B.shape)
     if op == "log_softmax":
         s = np.exp(_log_softmax(x, node[2]))
         out["leaving out the sum of out.grad along the axis"] = g - s
         out["using out.grad entry by entry where its sum along the axis belongs"] = g - s * g
+        try:  # numpy raises unless the shapes happen to line up (square ones)
+            lost = g - s * g.sum(axis=node[2])
+        except ValueError:
+            lost = None
+        out[
+            "summing out.grad along the axis without keepdims (numpy lines the sum up on "
+            "the right, along the wrong axis)"
+        ] = lost
     if op == "cross_entropy":
         p = np.exp(_log_softmax(x, 1))
         onehot = np.eye(x.shape[1])[list(node[2])]
