@@ -284,7 +284,8 @@ class Tensor:
             # out = A @ B, matrices in the last two axes, the axes before them (batches)
             # broadcast; G is out.grad of A @ B's shape. Add into self.grad and
             # other.grad: which product of G with B (with A) has A's shape (B's)? Then
-            # sum over broadcast batches, and take each input's own shape back.
+            # sum over broadcast batches, back to A's (B's) shape, and reshape to the
+            # input's own shape: a vector input was made a row (1, k) or a column (k, 1).
             raise NotImplementedError("exercise-9: Tensor.__matmul__ backward")
 
         out._backward = _backward

@@ -16,18 +16,14 @@ import numpy as np
 
 from grader.checks.checking import Context, Fail
 from grader.checks.tensor_graph import graph_details, summarise
-from grader.checks.tensor_mistakes import shape_mistake, symptom
+from grader.checks.tensor_mistakes import shape_mistake, shape_symptom, symptom
+from grader.checks.tensor_roles import op_params, role
 from grader.checks.tensors import (
-    BINARY,
-    REDUCTIONS,
     TensorExpr,
     allclose,
-    axes_text,
-    broadcast_axes,
     close_mask,
     cut,
     operands,
-    reduced_axes,
     rule_of,
     shape_text,
     show,
@@ -143,111 +139,38 @@ def _consumer_rules(expr: TensorExpr, i: int) -> str:
     return " or ".join(f"`{r}`" for r in rules)
 
 
-# -- what each input of a node is -----------------------------------------------------------
-
-
-def op_params(node) -> str:
-    """The arguments of an op that decide its gradient, as the failure shows them."""
-    op = node[0]
-    if op in REDUCTIONS:
-        axis = node[2] if node[2] is None or isinstance(node[2], int) else tuple(node[2])
-        return f" (axis={axis}, keepdims={bool(node[3])})"
-    if op == "transpose":
-        return f" (axes={tuple(node[2])})"
-    if op == "reshape":
-        return f" (to shape {tuple(node[2])})"
-    if op == "log_softmax":
-        return f" (axis={node[2]})"
-    if op == "conv2d":
-        return f" (stride={node[4]}, padding={node[5]})"
-    if op == "max_pool2d":
-        return f" (size={node[2]}, stride={node[3]}, padding={node[4]})"
-    if op in ("pow", "mulc", "addc", "radd", "rsub", "rmul", "rdiv"):
-        return f" (constant {node[2]})"
-    return ""
-
-
-NAMED = {
-    "linear": ["the input x", "the weights W", "the bias b"],
-    "conv2d": ["the input x", "the kernel w", "the bias b"],
-    "cross_entropy": ["the logits, a row per example, the classes along axis 1"],
-}
-
-
-def role(expr: TensorExpr, c: int, j: int, values: list) -> str:
-    """Input j of node c: its name, then in parentheses which operand it is, its shape, and
-    along which axes the op repeats or reduces it."""
-    node, op = expr.nodes[c], expr.nodes[c][0]
-    ins = operands(node)
-    shape, out = values[j].shape, values[c].shape
-    if op in BINARY or op == "matmul":
-        which = "the left operand, self" if ins[0] == j else "the right operand, other"
-        if ins.count(j) == 2:
-            which = "both operands"
-    elif op in NAMED:
-        which = NAMED[op][ins.index(j)]
-    else:
-        which = "its input"
-    text = f"{which}, shape {shape_text(shape)}"
-    if op in BINARY or op in ("mulc", "addc", "radd", "rsub", "rmul", "rdiv"):
-        axes = broadcast_axes(shape, out)
-        text += (
-            f", broadcast along {axes_text(axes)} to the result's {shape_text(out)}"
-            if axes
-            else f", broadcast along no axis: the result's shape is {shape_text(out)} too"
-        )
-    elif op == "matmul":
-        batch = broadcast_axes(shape[:-2], out[:-2]) if len(shape) > 1 else []
-        text += f"; the result's shape is {shape_text(out)}, matrices in the last two axes"
-        text += f", the batch broadcast along {axes_text(batch)}" if batch else ""
-    elif op in REDUCTIONS:
-        dims = list(range(len(shape))) if node[2] is None else reduced_axes(node[2], len(shape))
-        text += f", reduced along {axes_text(dims)}" if dims else ", a single number"
-        text += f" to the result's {shape_text(out)}"
-    elif op == "transpose":
-        text += f", its axes permuted by axes={tuple(node[2])} to {shape_text(out)}"
-    elif op == "linear" and ins.index(j) == 2:
-        text += f", added to every row: broadcast along axis 0 to the result's {shape_text(out)}"
-    elif op == "linear":
-        text += (
-            f"; the result's shape is {shape_text(out)}: rows along axis 0, outputs along axis 1"
-        )
-    elif op in ("conv2d", "max_pool2d"):
-        text += (
-            f"; the result's shape is {shape_text(out)}: channels along axis 1, each image "
-            "along axes 2 and 3"
-        )
-    elif op == "cross_entropy":
-        text += "; the loss, their mean, is a number"
-    elif op in ("reshape", "log_softmax"):
-        text += f"; the result's shape is {shape_text(out)}"
-    return f"{expr.text(j)} ({text})"
-
-
 # -- failures -----------------------------------------------------------------------------------
 
 
 def _raised(expr: TensorExpr, raised: dict, values: list, want: list) -> Fail:
     c = raised.get("node")
     if type(c) is not int or not 0 <= c < len(expr.nodes) or expr.nodes[c][0] in ("x", "data"):
-        return Fail(f"a backward rule raised {raised.get('kind')}: {raised.get('message')}")
+        return _raised_inside(expr, raised)
     node = expr.nodes[c]
     where = f" ({raised.get('where')})" if raised.get("where") else ""
     ins = sorted(set(operands(node)), key=operands(node).index)
     described = "; ".join(role(expr, c, j, values) for j in ins)
     why, at = "", None  # the input whose grad, by the shapes in the message, went wrong
-    for found in re.findall(r"\((\d+(?:, ?\d+)*),?\)", str(raised.get("message"))):
-        got = tuple(int(v) for v in found.split(","))
+    for got in _message_shapes(raised):
         for j in ins:
-            short, full = shape_mistake(node, values[j].shape, values[c].shape, got)
+            short, full = shape_mistake(node, values[j].shape, values[c].shape, got.shape)
             if full and not why:
-                why, at = full, (j, got, short)
+                why, at = full, (j, got.shape, short)
+        if not why and node[0] in WITH_A_CONSTANT:  # the constant is a Tensor of shape ()
+            why = shape_symptom(("mul",), (), values[c].shape, got)
+            why = f" the constant, a Tensor of shape (), has its grad wrong{why}" if why else ""
+    if not why and node[0] == "matmul" and max(len(values[j].shape) for j in ins) > 2:
+        if "matmul" in str(raised.get("message")):
+            why = (
+                ": `.T` reverses every axis of a batch of matrices, not only the last two; "
+                "swap those (swapaxes(-1, -2))"
+            )
     why = f"\n    Likely{why}" if why else ""
     fail = Fail(
         f"`{rule_of(node)}` backward{op_params(node)} raised {raised.get('kind')}: "
         f"{raised.get('message')}{where}\n    at {expr.text(c)}: {described}. Each input's grad "
         f"must have that input's own shape.{why}\n    expression: {expr.text()}   with "
-        f"{expr.inputs_text()}",
+        f"{expr.inputs_text()}{expr.named()}",
         rule=rule_of(node),
     )
     if at is None:  # the rule itself is marked
@@ -268,6 +191,62 @@ def pictured(
     except Exception as exc:  # a picture is an extra: the verdict stands without one
         log.warning("no picture of the failing graph: %r", exc)
     return fail
+
+
+# the student's op names of the nodes a composition makes, as the grader names them
+INSIDE = {"+": "add", "*": "mul"}
+
+
+def _raised_inside(expr: TensorExpr, raised: dict) -> Fail:
+    """A rule raised at a node the grader did not build: one a composition made (a - b's -b,
+    which is b * -1; a / b's b**-1). The worker says its op and its inputs' and result's
+    shapes; without them, only what was raised."""
+    op, shapes = raised.get("op"), _shapes(raised.get("shapes"))
+    what = f"a backward rule raised {raised.get('kind')}: {raised.get('message')}"
+    if not isinstance(op, str) or not op or not shapes:
+        return Fail(what)
+    where = f" ({raised.get('where')})" if raised.get("where") else ""
+    rule = "**" if op.startswith("**") else op
+    *ins, out = shapes
+    why = ""
+    if rule in INSIDE:
+        for got in _message_shapes(raised):
+            for shape in ins:
+                why = why or shape_symptom((INSIDE[rule],), shape, out, got)
+    why = f"\n    Likely{why}" if why else ""
+    inputs = " and ".join(shape_text(x) for x in ins)
+    return Fail(
+        f"`{rule}` backward raised {raised.get('kind')}: {raised.get('message')}{where}\n    at "
+        f"a `{op}` node made inside a composition (-a is a * -1, a - b is a + -b, a / b is "
+        f"a * b**-1): its inputs of shapes {inputs}, its result {shape_text(out)}. Each "
+        f"input's grad must have that input's own shape.{why}\n    expression: {expr.text()}"
+        f"   with {expr.inputs_text()}{expr.named()}",
+        rule=rule,
+    )
+
+
+# ops whose node is a + or * with a constant, made a Tensor of shape ()
+WITH_A_CONSTANT = ("neg", "addc", "mulc", "radd", "rmul")
+
+
+def _message_shapes(raised: dict) -> list[np.ndarray]:
+    """Empty arrays of the shapes numpy's error message names, "(2, 3)" or "()"."""
+    found = re.findall(r"\((\d+(?:, ?\d+)*),?\)|\(\)", str(raised.get("message")))
+    return [np.empty(tuple(int(v) for v in f.split(",")) if f else ()) for f in found]
+
+
+def _shapes(raw) -> list[tuple[int, ...]] | None:
+    """Shapes as the worker sent them, if they are shapes at all (it is the student's process)."""
+    if not isinstance(raw, list) or not 1 < len(raw) <= 4:
+        return None
+    shapes = []
+    for shape in raw:
+        if not isinstance(shape, list) or len(shape) > 8:
+            return None
+        if not all(type(n) is int and 0 <= n < 10**6 for n in shape):
+            return None
+        shapes.append(tuple(shape))
+    return shapes
 
 
 def _wrong_grad(ctx, expr, j, grads, values, want, G, mode) -> Fail:
@@ -326,7 +305,7 @@ def _wrong_grad(ctx, expr, j, grads, values, want, G, mode) -> Fail:
         lines.append(f"{name + label + ':':<{WIDTH}}{text}")
     lines.append(
         f"expression: {expr.text()}   with {expr.inputs_text()}; the output's grad (upstream) "
-        f"of shape {shape_text(G.shape)}" + ("" if mode == "rules" else ", ones")
+        f"of shape {shape_text(G.shape)}" + ("" if mode == "rules" else ", ones") + expr.named()
     )
     details = {"expression": expr.text(), "node": expr.text(j), "tensor_rule": rule}
     fail = Fail("\n    ".join(lines), rule=rule, details=details)

@@ -66,7 +66,7 @@ def shape_mistake(node, shape, out, got) -> tuple[str, str]:
     op, got = node[0], tuple(got)
     if got == tuple(shape):
         return "", ""
-    if op in BINARY or op == "matmul":
+    if op in BINARY or op == "matmul" or (op == "linear" and len(shape) == 1):  # linear's b
         axes = broadcast_axes(shape, out)
         if got == out and axes:
             return f"not summed over the broadcast {axes_text(axes)}", (
@@ -82,6 +82,11 @@ def shape_mistake(node, shape, out, got) -> tuple[str, str]:
         return "the reduced axes not put back", (
             ": it has the reduced shape; put the reduced axes back (np.expand_dims) so that "
             "out.grad spreads over them"
+        )
+    if op == "log_softmax":
+        return f"summed along axis {node[2]} without keepdims", (
+            f": out.grad summed along axis {node[2]} lost that axis, and numpy broadcast the "
+            "sum along another; keep it (keepdims=True)"
         )
     if op == "transpose" and got == tuple(shape[a] for a in node[2]):
         return f"moved back with axes={tuple(node[2])}, not its inverse", (
@@ -155,10 +160,24 @@ def _mistakes(node, j: int, values: list, g: np.ndarray) -> dict:
             out["A @ G without transposing A (dB = A^T @ G)"] = sum_to(A2 @ G2, B2.shape).reshape(
                 B.shape
             )
+        if j == ins[1] and B.ndim == 1 and len(B) > 1:
+            column = sum_to(np.swapaxes(A2, -1, -2) @ G2, B2.shape)  # (k, 1)
+            out[
+                f"unbroadcast of the column's grad {shape_text(column.shape)} to the vector's "
+                f"{shape_text(B.shape)} (it sums the column; reshape it instead)"
+            ] = np.broadcast_to(sum_to(column, B.shape), B.shape)
     if op == "log_softmax":
         s = np.exp(_log_softmax(x, node[2]))
         out["leaving out the sum of out.grad along the axis"] = g - s
         out["using out.grad entry by entry where its sum along the axis belongs"] = g - s * g
+        try:  # numpy raises unless the shapes happen to line up (square ones)
+            lost = g - s * g.sum(axis=node[2])
+        except ValueError:
+            lost = None
+        out[
+            "summing out.grad along the axis without keepdims (numpy lines the sum up on "
+            "the right, along the wrong axis)"
+        ] = lost
     if op == "cross_entropy":
         p = np.exp(_log_softmax(x, 1))
         onehot = np.eye(x.shape[1])[list(node[2])]

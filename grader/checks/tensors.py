@@ -15,6 +15,7 @@ list with the student's Tensor (build_tensors), this module with torch tensors.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -87,6 +88,17 @@ def calling(what: str, rule: str) -> Iterator[None]:
         if exc.not_implemented or isinstance(exc, (OutOfTime, UnreadableReply)):
             raise
         where = f" ({exc.where})" if exc.where else ""
+        if exc.where.endswith(" in _backward"):
+            # raised by a backward rule while backward() ran, not by the function called: the
+            # rule is the one to blame (and to hint at); tensor_nn.py's only rule is linear's
+            linear = "tensor_nn.py:" in exc.where
+            raise Fail(
+                f"{what} raised {exc.kind}: {exc.message}{where}\n    in "
+                + ("`linear`'s backward rule" if linear else "a backward rule")
+                + ", while backward() ran: the line named is in that rule, not in the code "
+                "that called it",
+                rule="linear" if linear else "a backward rule",
+            ) from None
         raise Fail(f"{what} raised {exc.kind}: {exc.message}{where}", rule=rule) from None
 
 
@@ -281,6 +293,19 @@ class TensorExpr:
                 seen.add(i)
                 todo += operands(self.nodes[i])
         return seen
+
+    def named(self, limit: int = 6) -> str:
+        """The inner nodes that text() names by index (t12), each written out, as a line to
+        put after the expression: '' when it names none."""
+        todo, defs = [int(k) for k in re.findall(r"\bt(\d+)\b", self.text())], {}
+        while todo and len(defs) < limit:
+            k = todo.pop(0)
+            if k not in defs and 0 <= k < len(self.nodes):
+                defs[k] = self.text(k)
+                todo += [int(m) for m in re.findall(r"\bt(\d+)\b", defs[k])]
+        more = "; ..." if todo else ""
+        shown = "; ".join(f"t{k} = {defs[k]}" for k in sorted(defs))
+        return f"\n    where {shown}{more}" if defs else ""
 
     def inputs_text(self) -> str:
         used = self.reachable()

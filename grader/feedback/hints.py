@@ -294,6 +294,10 @@ def ladder(res: R.CheckResult) -> tuple[str, str] | None:
     for rule in [res.rule, *re.findall(r"`([^`]+)`", res.rule), res.name.removesuffix(" backward")]:
         if rule in rules:
             return rules[rule]
+    # a composition's rules, "+ and * (via a - b = a + -b)": the ladders of the rules it uses
+    named = [r for r in res.rule.split(" (via ")[0].split(" and ") if r in rules]
+    if " (via " in res.rule and named:
+        return tuple("; ".join(f"`{r}`: {rules[r][k]}" for r in named) for k in (0, 1))
     return None
 
 

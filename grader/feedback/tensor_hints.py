@@ -64,6 +64,12 @@ RULES: dict[str, tuple[str, str]] = {
         "Axis i of out is axis axes[i] of self: which permutation takes out's axes back?",
         "self.grad += out.grad.transpose(np.argsort(axes)).",
     ),
+    "a backward rule": (
+        "A backward rule raised while backward() ran: the line named is in it. Which input's "
+        "grad is it adding into, and what shape has the array it adds?",
+        "The exercise of that rule (8-10 for tensor.py) grades it alone, naming its op, "
+        "operand and shape: grade that exercise first.",
+    ),
     "seed": (
         "What is d(out)/d(out) for each entry of out?",
         "self.grad = np.ones_like(self.data) before walking the graph.",

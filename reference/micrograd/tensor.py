@@ -356,7 +356,8 @@ class Tensor:
             # ask: out = A @ B, matrices in the last two axes, the axes before them (batches)
             # ask: broadcast; G is out.grad of A @ B's shape. Add into self.grad and
             # ask: other.grad: which product of G with B (with A) has A's shape (B's)? Then
-            # ask: sum over broadcast batches, and take each input's own shape back.
+            # ask: sum over broadcast batches, back to A's (B's) shape, and reshape to the
+            # ask: input's own shape: a vector input was made a row (1, k) or a column (k, 1).
             # derivative: C_ij = sum_k A_ik B_kj, so dL/dA_ik = sum_j G_ij B_kj: dA = G @ B^T,
             # derivative: and dL/dB_kj = sum_i A_ik G_ij: dB = A^T @ G, transposing the last
             # derivative: two axes (swapaxes(-1, -2)); then unbroadcast and reshape.

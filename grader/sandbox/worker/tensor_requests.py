@@ -166,7 +166,20 @@ class RuleFailed(Exception):
 def _raised(failed, built):
     err = StudentError(failed.exc)
     node = next((i for i, v in enumerate(built) if v is failed.node), -1)
-    return {"kind": err.kind, "message": err.message, "where": err.where, "node": node}
+    raised = {"kind": err.kind, "message": err.message, "where": err.where, "node": node}
+    if node < 0:  # a node made inside a composition (a - b's -b): say what it was
+        raised["op"], raised["shapes"] = _made_inside(failed.node)
+    return raised
+
+
+def _made_inside(v):
+    """The op of a node the grader did not build, its inputs' shapes and its result's."""
+    np = _np()
+    try:
+        shapes = [list(np.shape(p.data)) for p in tuple(v._prev)[:3]] + [list(np.shape(v.data))]
+        return str(v._op)[:40], shapes
+    except Exception:  # the student's node may be anything
+        return "", []
 
 
 def _is_tensor(v, Tensor):
