@@ -76,7 +76,7 @@ def workspace_modules(folder: Path, *names: str) -> Iterator[SimpleNamespace]:
 # -- running in parallel (pytest-xdist, `-n auto --dist loadgroup`, as `nox -s tests` does) ------
 #
 # These modules share an expensive module-scoped fixture (a graded class, a Gradescope venv):
-# each is one xdist group, so the fixture is built once, on one worker, not once per worker.
+# each goes to one worker whole, so the fixture is built once, not once per worker.
 SHARED_FIXTURES = {
     "test_batch.py",
     "test_bundle.py",
@@ -89,10 +89,28 @@ SHARED_FIXTURES = {
 }
 
 
+def scope_of(nodeid: str) -> str:
+    """The unit a worker receives whole: a module of SHARED_FIXTURES, else one test."""
+    module = nodeid.split("::", 1)[0]
+    return module if module.rsplit("/", 1)[-1] in SHARED_FIXTURES else nodeid
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """--dist loadgroup, grouped by scope_of. Not xdist's own xdist_group marks: xdist 3.8 turns
+    a mark into a suffix of `item._nodeid`, which pytest 9 no longer reads, so the groups were
+    silently ignored and each shared fixture was built on both workers."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedFixtureScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return scope_of(nodeid)
+
+    return SharedFixtureScheduling(config, log)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Group the modules above, and start the `long_running` tests first: the others then fill
-    in around them, instead of one worker idling at the end while another runs a long one."""
-    for item in items:
-        if item.path.name in SHARED_FIXTURES:
-            item.add_marker(pytest.mark.xdist_group(item.path.stem))
+    """Start the `long_running` tests first: the others then fill in around them, instead of
+    one worker idling at the end while another runs a long one."""
     items.sort(key=lambda item: item.get_closest_marker("long_running") is None)
