@@ -22,6 +22,7 @@ if __package__ in (None, ""):
 
 from grader.classroom import gradebook as G  # noqa: E402
 from grader.classroom.report_page import report_html  # noqa: E402
+from grader.classroom.sheets import write_atomically  # noqa: E402
 from grader.exercises import EXERCISES
 from grader.runner import checks_for  # noqa: E402
 
@@ -81,13 +82,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         report = best_of(
-            lambda: G.write_atomically(out / "report.html", report_html(rows, exercises))
+            lambda: write_atomically(out / "report.html", report_html(rows, exercises))
         )
         size = (out / "report.html").stat().st_size
         book = best_of(
             lambda: (
-                G.write_atomically(out / "gradebook.csv", G.gradebook_csv(rows, exercises)),
-                G.write_atomically(out / "summary.md", G.summary_md(rows, exercises)),
+                write_atomically(out / "gradebook.csv", G.gradebook_csv(rows, exercises)),
+                write_atomically(out / "summary.md", G.summary_md(rows, exercises)),
             )
         )
     print(f"class of {args.size}: report.html ({size / 1024:.0f} KB) written in {report:.3f} s")

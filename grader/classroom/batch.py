@@ -40,6 +40,7 @@ from grader.classroom import gradebook as G
 from grader.classroom import roster as class_files
 from grader.classroom.receipt import content_hash, grading_fingerprint
 from grader.classroom.report_page import report_html
+from grader.classroom.sheets import write_atomically
 from grader.submissions.scratch import remove_abandoned
 from grader.submissions.submission import KIT
 
@@ -428,10 +429,10 @@ def run_batch(
 
     def save(final: bool = False) -> list[G.Row]:
         listed = class_files.complete(rows, people, changes, notes)
-        G.write_atomically(out / "gradebook.csv", G.gradebook_csv(listed, exercises))
-        G.write_atomically(out / "summary.md", G.summary_md(listed, exercises))
+        write_atomically(out / "gradebook.csv", G.gradebook_csv(listed, exercises))
+        write_atomically(out / "summary.md", G.summary_md(listed, exercises))
         pages = {r.student for r in listed if (students / r.student / "feedback.html").exists()}
-        G.write_atomically(out / "report.html", report_html(listed, exercises, pages))
+        write_atomically(out / "report.html", report_html(listed, exercises, pages))
         if final:
             class_files.show_on_pages(students, [r for r in listed if r.student in pages])
         return listed

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from grader.classroom.sheets import csv_text
-from grader.classroom.sheets import write_atomically as write_atomically  # the batch's
 from grader.feedback import results as R
 from grader.feedback.reports import md_inert
 

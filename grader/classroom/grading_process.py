@@ -22,6 +22,7 @@ from pathlib import Path
 from grader.checks.checking import Check
 from grader.classroom import gradebook as G
 from grader.classroom import lookalike, receipt, student_page
+from grader.classroom.sheets import write_atomically
 from grader.feedback import reports
 from grader.feedback import results as R
 from grader.feedback.hints import History
@@ -68,7 +69,7 @@ def write_student(out: Path, report: R.Report, data: dict) -> None:
     (out / "feedback.md").write_text(reports.markdown(report, title), encoding="utf-8")
     html = student_page.student_html(report, title, out, data["extra_data"].get("receipt"))
     (out / "feedback.html").write_text(html, encoding="utf-8")
-    G.write_atomically(out / "results.json", json.dumps(data, indent=2) + "\n")
+    write_atomically(out / "results.json", json.dumps(data, indent=2) + "\n")
 
 
 def relative_pictures(report: R.Report, out: Path) -> None:
