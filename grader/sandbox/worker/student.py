@@ -157,6 +157,13 @@ def _creation_hash(self):
 ASK = [None]
 
 
+def graders_order(root) -> list:
+    """root's graph, outputs before inputs, in the order the grader computes from its listing:
+    the worker has no topological sort, nothing a student's backward() could borrow."""
+    nodes, children, r = listing(root)
+    return [nodes[i] for i in ASK[0](children, r)]
+
+
 def backprop(root, upstream, mode):
     """Propagate from root with d(loss)/d(root) = upstream.
 
@@ -166,11 +173,9 @@ def backprop(root, upstream, mode):
     mode "backward": the student's own backward(), on root * upstream.
     """
     if mode == "rules":
-        nodes, children, r = listing(root)
-        order = ASK[0](children, r)
+        order = graders_order(root)
         root.grad = upstream
-        for i in order:
-            v = nodes[i]
+        for v in order:
             v._backward()
             # caught as it happens: afterwards, a node used by two rules cannot tell which
             # of them made its grad a Value
