@@ -36,7 +36,8 @@ def run_hostile_tests(**env: str) -> subprocess.CompletedProcess:
     # a clean pytest: none of this one's (xdist's worker variables, a forced mode)
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "MICROGRAD_"))}
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *HOSTILE],
+        # -n 2: most of these tests wait (a stalling rule, a time limit), not compute
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", *HOSTILE],
         cwd=ROOT,
         env={**clean, **env},
         capture_output=True,
