@@ -107,11 +107,13 @@ class _Slot:
 
 
 def _given(answer) -> dict:
-    if isinstance(answer, tuple):  # the student's error, as Sandbox.request raises it
+    """The reply, or the student's error raised as Sandbox.request raises it. (Judges only
+    read replies: a reply is handed over as it is, and copied where it is handed again.)"""
+    if isinstance(answer, tuple):
         raise StudentError(*answer)
     if isinstance(answer, BaseException):
         raise answer
-    return copy.deepcopy(answer)
+    return answer
 
 
 class _Batched:
@@ -143,7 +145,7 @@ class Answered:
     def request(self, kind: str, timeout: float | None = None, **payload: object) -> dict:
         queue = self.answers.get(_key(kind, timeout, payload) or "")
         if queue:
-            return _given(queue.popleft())
+            return _given(copy.deepcopy(queue.popleft()))
         return self.sandbox.request(kind, timeout, **payload)
 
 
