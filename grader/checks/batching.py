@@ -34,7 +34,7 @@ from collections.abc import Callable
 
 from grader.checks import course
 from grader.checks.checking import Context
-from grader.sandbox import StudentError, UnreadableReply, WorkerFailed
+from grader.sandbox import OutOfTime, StudentError, UnreadableReply, WorkerFailed
 from grader.sandbox.questions import may_ask
 
 MAX_KEPT = 1024  # draws of (check, secret, call) a process keeps; then it starts afresh
@@ -202,8 +202,10 @@ def judge_all(ctx: Context, examples: list, judge: Callable) -> dict[str, deque]
             try:
                 with sandbox.trial():  # failed: as if never sent
                     got = _exchange(sandbox, requests)
-            except (StudentError, WorkerFailed):
-                ctx.batches = False  # this worker answers one request at a time from now on
+            except OutOfTime:  # the exercise's budget is spent: the check says so, as before
+                return {}
+            except (StudentError, WorkerFailed):  # hung, died, or sent what cannot be read
+                ctx.batches = False  # one request at a time for the rest of this submission
                 return {}
             for slot, request, answer in zip(waiting, requests, got):
                 key = _key(*request)
