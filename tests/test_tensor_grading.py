@@ -87,12 +87,17 @@ def test_a_stub_names_its_own_exercise(stubs_report):
 
 
 class Recording(Sandbox):
-    """A sandbox that keeps every request it sends."""
+    """A sandbox that keeps every request it sends, each of a batch ("many") on its own."""
 
     sent: list[dict] = []
+    batches: list[set] = []
 
     def request(self, kind, timeout=None, **payload):
-        Recording.sent.append({"kind": kind, **payload})
+        if kind == "many":
+            Recording.batches.append(set(payload))
+            Recording.sent += payload["requests"]
+        else:
+            Recording.sent.append({"kind": kind, **payload})
         return super().request(kind, timeout, **payload)
 
 
@@ -118,10 +123,11 @@ ALLOWED = {
 def test_requests_carry_inputs_never_answers(monkeypatch):
     import grader.runner
 
-    Recording.sent = []
+    Recording.sent, Recording.batches = [], []
     monkeypatch.setattr(grader.runner, "Sandbox", Recording)
     report = grade(REFERENCE.parent, TENSOR)
     assert all(c.passed for c in report.checks)
+    assert Recording.batches and all(b == {"requests"} for b in Recording.batches)
     kinds = {r["kind"] for r in Recording.sent}
     assert kinds == set(ALLOWED) - {"tensor_forward"}  # finite differences only on a failure
     for r in Recording.sent:

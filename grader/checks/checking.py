@@ -54,11 +54,16 @@ class Context:
     rng: random.Random = field(default_factory=lambda: random.Random(0))
 
     composer: Composer | None = None
+    # for_all's calls in this check so far (each call's draws are kept per process by the
+    # check, the secret and this count: grader/checks/batching.py), and whether a check's
+    # examples still go to the worker in batches (not after a batch failed)
+    draws: int = 0
+    batches: bool = True
 
     def start(self, purpose: str) -> None:
         from grader.checks import course
 
-        self.purpose, self.rng = purpose, course.rng_for(purpose)
+        self.purpose, self.rng, self.draws = purpose, course.rng_for(purpose), 0
 
     def use_code_for(self, check: Check) -> str:
         """Give the worker the code `check` grades: the student's code for its exercise, with

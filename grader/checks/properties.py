@@ -193,14 +193,21 @@ def for_all(
 
     Shrinking may try hundreds of examples, each a request; after `shrink_calls` of them the
     search stops (a BaseException, which hypothesis lets through at once) and the latest real
-    failure, the smallest found so far, is the check's."""
-    from hypothesis import HealthCheck, Phase, given, reject, seed, settings
+    failure, the smallest found so far, is the check's.
+
+    The same draws are first judged all at once, their requests sent to the worker in batches
+    (grader/checks/batching.py); hypothesis judges them one by one, as described here, only
+    where that did not pass: the verdict is the same either way. `strategy` must depend on
+    nothing but the check (the draws are kept per process by the check and the secret)."""
+    from hypothesis import reject
     from hypothesis import strategies as st
-    from hypothesis.configuration import set_hypothesis_home_dir
     from hypothesis.errors import Flaky
 
+    from grader.checks import batching
+    from grader.checks.tensors import one_thread
+
     without_local_constants()
-    set_hypothesis_home_dir(_hypothesis_home())
+    call, ctx.draws = ctx.draws, ctx.draws + 1
     stop: list[BaseException] = []
     failed: list[Fail] = []  # the latest real failure
     calls = [0]  # judged since the first failure
@@ -208,28 +215,18 @@ def for_all(
     # Each attempt to shrink draws an example first, and many are thrown away before they are
     # judged (a draw that runs past the old one's choices); a draw of a batch of arrays costs
     # milliseconds, so after a failure the draws are counted too, or shrinking one failure
-    # would cost seconds of the grader's time without a single request.
-    draws = [0]  # drawn since the first failure
+    # would cost seconds of the grader's time without a single request. Until a failure,
+    # counted() only passes the draw on: the same examples as `strategy`'s.
+    shrink_draws = [0]  # drawn since the first failure
 
     @st.composite
     def counted(draw):
         if failed:
-            draws[0] += 1
-            if draws[0] > 2 * shrink_calls:
+            shrink_draws[0] += 1
+            if shrink_draws[0] > 2 * shrink_calls:
                 reject()  # cheap from now on: hypothesis gives up on each attempt at once
         return draw(strategy)
 
-    @settings(
-        max_examples=examples,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        report_multiple_bugs=False,
-        phases=[Phase.generate, Phase.shrink],
-        suppress_health_check=list(HealthCheck),
-    )
-    @seed(course.seed_for(ctx.purpose))
-    @given(counted())
     def prop(example):
         if stop:
             raise stop[0]
@@ -246,16 +243,25 @@ def for_all(
             stop.append(exc)
             raise _EnoughShrinking from None
 
-    from grader.checks.tensors import one_thread
-
     quiet = contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO())
     with quiet[0], quiet[1], one_thread():
+        answers: dict = {}
+        if ctx.batches:
+            draws = batching.drawn(
+                ctx, call, examples, lambda test: _hypothesis(ctx, strategy, examples, test)
+            )
+            found = batching.judge_all(ctx, draws, judge)
+            if found is None:
+                return
+            answers = found
+        sandbox = ctx.sandbox
+        ctx.sandbox = batching.Answered(sandbox, answers)
         try:
-            prop()
+            _hypothesis(ctx, counted(), examples, prop)
         except _EnoughShrinking:
             raise (stop or failed)[-1] from None
         except Flaky as exc:
-            if failed and draws[0] > 2 * shrink_calls:
+            if failed and shrink_draws[0] > 2 * shrink_calls:
                 # hypothesis replays the smallest failure at the end, and the draw budget
                 # rejects it: the flakiness is the budget's, the failure is the latest found
                 raise failed[-1] from None
@@ -264,3 +270,30 @@ def for_all(
                 f"it depends on an order that changes, or keeps state between calls "
                 f"({type(exc).__name__})"
             ) from None
+        finally:
+            ctx.sandbox = sandbox
+
+
+def _hypothesis(ctx: Context, strategy, examples: int, test: Callable) -> None:
+    """Run hypothesis: test(example) for `examples` draws of `strategy`, from the check's seed
+    (the course's secret), shrinking a failure."""
+    from hypothesis import HealthCheck, Phase, given, seed, settings
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    set_hypothesis_home_dir(_hypothesis_home())
+
+    @settings(
+        max_examples=examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        report_multiple_bugs=False,
+        phases=[Phase.generate, Phase.shrink],
+        suppress_health_check=list(HealthCheck),
+    )
+    @seed(course.seed_for(ctx.purpose))
+    @given(strategy)
+    def prop(example):
+        test(example)
+
+    prop()

@@ -14,6 +14,7 @@ list with the student's Tensor (build_tensors), this module with torch tensors.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import re
 from collections.abc import Iterator
@@ -106,18 +107,18 @@ def calling(what: str, rule: str) -> Iterator[None]:
 
 
 def wire(a, scale: int | None = None) -> dict:
-    """An array for the worker; with `scale`, a * scale is sent as integers (shorter) and the
-    worker divides (the digits: pixel counts 0..16 over 16, exactly)."""
+    """An array for the worker; with `scale`, the counts a * scale (whole numbers 0..255: the
+    digits' pixels, 0..16 over 16, exactly) are sent as bytes in base64, and the worker
+    divides. The digits go three times to every submission: as a list of numbers in JSON they
+    were 300 kB to write and read at each end, as bytes 120 kB and next to no time."""
     a = np.asarray(a, dtype=np.float64)
     if scale is None:
         return {"shape": list(a.shape), "data": a.ravel().tolist()}
     counts = np.rint(a * scale)
     assert np.array_equal(counts / scale, a), "only exact multiples of 1/scale"
-    return {
-        "shape": list(a.shape),
-        "data": counts.astype(np.int64).ravel().tolist(),
-        "scale": scale,
-    }
+    assert counts.size == 0 or 0 <= counts.min() <= counts.max() <= 255, "counts of 0..255"
+    data = base64.b64encode(counts.astype(np.uint8).tobytes()).decode("ascii")
+    return {"shape": list(a.shape), "bytes": data, "scale": scale}
 
 
 NONFINITE = {"nan": np.nan, "inf": np.inf, "-inf": -np.inf}

@@ -16,7 +16,16 @@ MAX_QUESTIONS = 64  # a request asks one per graph it builds (an MLP request: on
 
 
 def may_ask(kind: str, payload: dict) -> bool:
+    if kind == "many":  # a batch asks only if every request in it may (the grader never mixes)
+        subs = payload.get("requests")
+        return bool(subs) and all(may_ask(str(r.get("kind")), r) for r in subs)  # type: ignore
     return kind in RULES_KINDS and payload.get("mode", "rules") == "rules"
+
+
+def most_questions(kind: str, payload: dict) -> int:
+    """How many questions a request may ask: MAX_QUESTIONS for each request of a batch."""
+    subs = payload.get("requests") if kind == "many" else None
+    return MAX_QUESTIONS * max(1, len(subs) if isinstance(subs, list) else 1)
 
 
 def answer(question: dict) -> list[int] | None:

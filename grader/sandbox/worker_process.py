@@ -4,6 +4,7 @@ seconds, measured from outside (processes.WorkerClock), so that load changes no 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import math
@@ -13,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from grader.sandbox import acl, bwrap, permissions, policy, questions
@@ -325,7 +327,7 @@ class Sandbox:
         deadline = time.monotonic() + BACKSTOP * limit
         self._send({"id": self._id, "kind": kind, **payload}, deadline, limit)
         reply = self._read_reply(deadline, limit)
-        for _ in range(questions.MAX_QUESTIONS):
+        for _ in range(questions.most_questions(kind, payload)):
             if not (isinstance(reply, dict) and "question" in reply):
                 break
             self._answer(reply, questions.may_ask(kind, payload), deadline, limit)
@@ -342,6 +344,19 @@ class Sandbox:
                 str(reply.get("where", "")),
             )
         return reply
+
+    @contextlib.contextmanager
+    def trial(self) -> Iterator[None]:
+        """Requests made ahead of their turn (a batch of a check's examples): if they fail,
+        the sandbox is as if they had never been made, their time given back and their
+        timeouts and failures not counted, for the requests made in turn to find."""
+        used, timeouts, failures = self.time_used(), self.timeouts_in_a_row, self.failures
+        try:
+            yield
+        except (StudentError, WorkerFailed):
+            self._spent -= self.time_used() - used
+            self.timeouts_in_a_row, self.failures = timeouts, failures
+            raise
 
     def _answer(self, question: dict, allowed: bool, deadline: float, limit: float) -> None:
         """Answer the worker's question (questions.py): the order in which to run the rules."""
