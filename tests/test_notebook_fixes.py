@@ -22,13 +22,13 @@ from tests.grader_helpers import make_workspace
 from tests.test_notebooks import KEY, fill, reference_files
 from tests.test_notebooks import kit as shipped_kit
 from tools import generate_course as generate
-from tools import planted_bugs
+from tools import planted_edits
 
 pytestmark = pytest.mark.kit
 
 kit = pytest.fixture(shipped_kit.__wrapped__, name="kit")
 NOTEBOOKS = ROOT / "exercises" / "notebooks"
-ADD, MUL = planted_bugs.ADD_RULE, planted_bugs.MUL_RULE
+ADD, MUL = planted_edits.ADD_RULE, planted_edits.MUL_RULE
 
 
 def code_cells(n: int) -> list[str]:

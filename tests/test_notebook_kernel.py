@@ -22,7 +22,7 @@ from grader.feedback.reports import md_inert
 from grader.runner import grade_submission
 from tests.test_notebooks import KEY, definition, fill, reference_files
 from tests.test_notebooks import kit as shipped_kit
-from tools import planted_bugs
+from tools import planted_edits
 
 pytestmark = pytest.mark.kit
 
@@ -174,7 +174,7 @@ def test_the_hint_ladder_climbs_in_a_kernel_across_restarts_and_through_a_pipe(k
     micrograd/)."""
     files = reference_files()
     buggy = dict(files)
-    buggy["micrograd/engine.py"] = planted_bugs.apply_edits(
+    buggy["micrograd/engine.py"] = planted_edits.apply_edits(
         "engine.py", files["micrograd/engine.py"], [TANH_BUG]
     )
     filled(kit, 1)
@@ -209,7 +209,7 @@ def test_grade_through_a_pipe_climbs_the_ladder(kit: Path):
     for rel, text in files.items():
         (kit / rel).write_text(text)
     engine = kit / "micrograd" / "engine.py"
-    engine.write_text(planted_bugs.apply_edits("engine.py", engine.read_text(), [TANH_BUG]))
+    engine.write_text(planted_edits.apply_edits("engine.py", engine.read_text(), [TANH_BUG]))
     seen = [grade_piped(kit, "exercise-2").stdout for _ in range(2)]
     assert [hint_of(s) for s in seen] == [NUDGE + hints.NEXT_TIME, FORMULA]
 

@@ -19,7 +19,7 @@ from grader.feedback import results as R
 from grader.runner import grade_submission
 from tests.conftest import ROOT
 from tools import generate_course as generate
-from tools import planted_bugs
+from tools import planted_bugs, planted_edits
 
 pytestmark = pytest.mark.kit
 
@@ -168,7 +168,7 @@ def test_a_check_from_a_cell_agrees_with_grade_on_planted_bugs(kit: Path, bug, m
     buggy = dict(files)
     for module, edits in bug.edits.items():
         rel = f"micrograd/{module}"
-        buggy[rel] = planted_bugs.apply_edits(module, files[rel], edits)
+        buggy[rel] = planted_edits.apply_edits(module, files[rel], edits)
     n = bug.exercise
     for k in EXERCISES:
         if k < n:
@@ -317,7 +317,7 @@ def test_plain_grade_says_which_notebook_cells_replace_the_files(kit: Path, monk
     engine = files["micrograd/engine.py"]
     buggy = dict(files)
     buggy["micrograd/engine.py"] = engine.replace(
-        planted_bugs.MUL_RULE, planted_bugs.MUL_RULE.replace("other.data", "self.data", 1)
+        planted_edits.MUL_RULE, planted_edits.MUL_RULE.replace("other.data", "self.data", 1)
     )
     fill(kit / "notebooks" / "exercise-1.ipynb", buggy)
     for n in (2, 3, 4):  # the later notebooks hold the files' own code: nothing to say

@@ -48,7 +48,8 @@ except ModuleNotFoundError:  # a Python without the kit: say how to run it inste
     )
 
 from tools import generate_course as generate  # noqa: E402
-from tools.planted_bugs import ADD_RULE, BUGS, Bug, apply_edits  # noqa: E402
+from tools.planted_bugs import BUGS  # noqa: E402
+from tools.planted_edits import ADD_RULE, Bug, apply_edits  # noqa: E402
 
 ALL = tuple(generate.EXERCISES_INFO)  # a full student does every exercise
 FORMS = ("folder", "zip", "ipynb")
