@@ -34,7 +34,7 @@ from collections.abc import Callable
 
 from grader.checks import course
 from grader.checks.checking import Context
-from grader.sandbox import OutOfTime, StudentError, UnreadableReply, WorkerFailed
+from grader.sandbox import OutOfTime, StudentError, UnreadableReply, WorkerFailed, student_error
 from grader.sandbox.questions import may_ask
 
 MAX_KEPT = 1024  # draws of (check, secret, call) a process keeps; then it starts afresh
@@ -110,7 +110,7 @@ def _given(answer) -> dict:
     """The reply, or the student's error raised as Sandbox.request raises it. (Judges only
     read replies: a reply is handed over as it is, and copied where it is handed again.)"""
     if isinstance(answer, tuple):
-        raise StudentError(*answer)
+        student_error(*answer)
     if isinstance(answer, BaseException):
         raise answer
     return answer

@@ -43,6 +43,7 @@ from grader.sandbox.replies import (
     clean,
     describe_exit,
     finite,
+    student_error,
 )
 from grader.sandbox.worker_process import Sandbox
 
@@ -56,6 +57,7 @@ __all__ = [
     "OutOfTime",
     "Sandbox",
     "StudentError",
+    "student_error",
     "TooLarge",
     "UnreadableReply",
     "WorkerFailed",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import signal
+from typing import NoReturn
 
 from grader.sandbox.processes import Limits
 
@@ -31,6 +32,14 @@ class StudentError(Exception):
     @property
     def not_implemented(self) -> bool:
         return self.kind == "NotImplementedError"
+
+
+def student_error(kind: str, message: str, where: str) -> NoReturn:
+    """Raise the student's error as the worker reported it. From this one line, wherever the
+    reply was read (one request, or a batch's): hypothesis tells failures apart by where their
+    exceptions were raised, chained ones included, and a batch's answer replayed one by one
+    must be the same failure, or it is reported as flaky code."""
+    raise StudentError(kind, message, where)
 
 
 class OutOfTime(StudentError):

@@ -37,6 +37,7 @@ from grader.sandbox.replies import (
     WorkerFailed,
     clean,
     describe_exit,
+    student_error,
 )
 from grader.submissions.scratch import private_folder, remove
 
@@ -338,7 +339,7 @@ class Sandbox:
         if not isinstance(reply.get("ok"), bool):
             self._unreadable("a reply without its `ok` field")
         if not reply["ok"]:
-            raise StudentError(
+            student_error(
                 str(reply.get("error", "Error")),
                 str(reply.get("message", "")),
                 str(reply.get("where", "")),
