@@ -60,8 +60,11 @@ def test_a_cpu_hog_of_four_times_the_cores_changes_nothing(tmp_path, monkeypatch
     monkeypatch.setenv("MICROGRAD_BUDGET_SCALE", str(budget / BUDGET_SECONDS[1]))
 
     idle = grade_json(ws, "exercise-1")
+    # each hog in a session of its own: with the kernel's autogroup scheduling, CPU is shared
+    # between sessions first, and hogs in pytest's session would only compete with pytest,
+    # never with the worker (which has a session of its own)
     hogs = [
-        subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=True)
         for _ in range(4 * (os.cpu_count() or 1))
     ]
     try:
