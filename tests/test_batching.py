@@ -126,6 +126,35 @@ def test_planted_bugs_get_the_same_verdicts_in_batches(tmp_path, monkeypatch):
         assert (bug.check, R.WRONG) in [(n, o) for n, o, _ in in_batches], name
 
 
+def test_part_ones_random_expressions_get_the_same_verdicts_in_batches(
+    tmp_path, monkeypatch, micrograd_pypi
+):
+    """Part one's random expressions (exercises 1-3) are judged in batches too: every planted
+    bug of those exercises gets, on its exercise's checks, the same outcomes and messages in
+    batches as one expression at a time; the reference passes both ways; and micrograd 0.1.0,
+    graded after it in the same process, is not drawn the reference's operations (it has no
+    tanh: the draws kept are per set of operations)."""
+    import grader.checks.registered  # noqa: F401 - registers the checks
+    from tools import planted_bugs
+
+    by_exercise = {n: [c for c in REGISTRY if c.exercise == n] for n in (1, 2, 3)}
+    bugs = [(n, b) for n, b in planted_bugs.MUTATIONS if b.exercise in by_exercise]
+    assert len(bugs) >= 20
+    batching._DRAWN.clear()
+    for k, (name, bug) in enumerate([("reference", None), ("micrograd 0.1.0", None), *bugs]):
+        if name == "micrograd 0.1.0":
+            ws = micrograd_pypi
+        else:
+            ws = make_workspace(tmp_path / name, bug.edits if bug else None)
+        for n in [bug.exercise] if bug else by_exercise:
+            secret = SECRETS[k % len(SECRETS)]
+            one_by_one = results(ws, by_exercise[n], secret, monkeypatch, batches=False)
+            in_batches = results(ws, by_exercise[n], secret, monkeypatch, batches=True)
+            assert in_batches == one_by_one, name
+            if name == "reference":
+                assert all(outcome == R.PASSED for _, outcome, _ in in_batches)
+
+
 def test_draws_kept_do_not_leak_between_submissions_or_secrets(tmp_path, monkeypatch):
     """In one process: the reference, then a planted bug, then the bug under another secret,
     then the reference again: each report is the one a fresh process gives (nothing of a

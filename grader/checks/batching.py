@@ -41,9 +41,11 @@ MAX_KEPT = 1024  # draws of (check, secret, call) a process keeps; then it start
 _DRAWN: dict[tuple, list] = {}
 
 
-def drawn(ctx: Context, call: int, examples: int, run: Callable[[Callable], None]) -> list:
+def drawn(ctx: Context, call: object, examples: int, run: Callable[[Callable], None]) -> list:
     """The examples hypothesis draws for for_all call number `call` of the check, as fresh
-    copies (a judge may change its example). run(test) runs hypothesis with that test."""
+    copies (a judge may change its example). run(test) runs hypothesis with that test.
+    `call` holds whatever else the draws depend on: random_expressions passes the operations
+    the submission's Value has, which differ from one submission to the next."""
     key = (course.seed_for(ctx.purpose), ctx.purpose, call, examples)
     if key not in _DRAWN:
         kept: list = []

@@ -133,6 +133,40 @@ def random_expressions(
 
     stop: list[BaseException] = []  # after a worker failure, fail fast instead of retrying
     tried: list[Expression] = []  # the last expression tried: after a failure, the smallest
+    upstream = 1.5 if mode == "rules" else 1.0
+    strategy = expressions(frozenset(ops))
+
+    def admissible(expr: Expression) -> bool:
+        """Finite values, no relu at its kink: the expressions judged (the others, rejected,
+        are replaced by hypothesis with new draws)."""
+        data, _ = torch_values(expr, 1.0)
+        if not all(math.isfinite(d) and abs(d) < 1e6 for d in data):
+            return False
+        return all(abs(data[n[1]]) > 1e-3 for n in expr.nodes if n[0] == "relu")
+
+    # As for_all: where the submission passes, the same expressions judged in batches
+    # (grader/checks/batching.py), drawn once a process; hypothesis one by one otherwise.
+    from grader.checks import batching
+
+    answers: dict = {}
+    call, ctx.draws = ctx.draws, ctx.draws + 1
+    if ctx.batches:
+
+        def run(test: Callable) -> None:
+            def kept(expr: Expression) -> None:
+                assume(admissible(expr))
+                test(expr)
+
+            with contextlib.redirect_stdout(io.StringIO()):
+                _hypothesis(ctx, strategy, examples, kept)
+
+        draws = batching.drawn(ctx, (call, tuple(sorted(ops)), mode), examples, run)
+        found = batching.judge_all(
+            ctx, draws, lambda expr: judge_expression(ctx, expr, upstream, mode)
+        )
+        if found is None:
+            return
+        answers = found
 
     @settings(
         max_examples=examples,
@@ -146,24 +180,25 @@ def random_expressions(
     # The expressions come from the course's secret (seed overrides derandomize): the same
     # for every run of one course, unknown in advance to anyone without the secret.
     @seed(course.seed_for(ctx.purpose))
-    @given(expressions(frozenset(ops)))
+    @given(strategy)
     def prop(expr):
         if stop:
             raise stop[0]
-        data, _ = torch_values(expr, 1.0)
-        assume(all(math.isfinite(d) and abs(d) < 1e6 for d in data))
-        assume(all(abs(data[n[1]]) > 1e-3 for n in expr.nodes if n[0] == "relu"))
+        assume(admissible(expr))
         tried[:] = [expr]
         try:
             # through backward() the seed is 1; an upstream != 1 would add a hidden `*` node
             # at the top, and a wrong `*` rule would then look like a wrong seed
-            judge_expression(ctx, expr, 1.5 if mode == "rules" else 1.0, mode)
+            judge_expression(ctx, expr, upstream, mode)
         except (WorkerFailed, StudentError) as exc:
             stop.append(exc)
             raise
 
     # hypothesis prints its falsifying example; the report says it better
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    quiet = contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO())
+    sandbox = ctx.sandbox
+    ctx.sandbox = batching.Answered(sandbox, answers)  # what the batches asked, answered
+    with quiet[0], quiet[1]:
         try:
             prop()
         except Fail as exc:
@@ -177,6 +212,8 @@ def random_expressions(
                 "something in it depends on an order that changes (iterating over a set?) or "
                 f"keeps state between calls ({type(exc).__name__})"
             ) from None
+        finally:
+            ctx.sandbox = sandbox
 
 
 class _EnoughShrinking(BaseException):
