@@ -112,28 +112,24 @@ def random_expressions(
 ) -> None:
     """Judge random expressions of `ops`; on a failure, `explain(ctx, expr)` of the smallest
     failing expression, if given and not empty, leads the message."""
-    from hypothesis import HealthCheck, Phase, assume, given, seed, settings
-    from hypothesis.configuration import set_hypothesis_home_dir
+    from hypothesis import assume
     from hypothesis.errors import Flaky
 
     from grader.checks.strategies import expressions
 
     without_local_constants()
-    # hypothesis keeps a cache in ./.hypothesis: not in the folder the student grades from,
-    # nor at a predictable path that someone could create first (as a link): a fresh folder
-    set_hypothesis_home_dir(_hypothesis_home())
+    upstream = 1.5 if mode == "rules" else 1.0
 
     # every op once, under every secret: a check's power must not depend on the draws
     for expr in covering(ctx, ops):
         try:
-            judge_expression(ctx, expr, 1.5 if mode == "rules" else 1.0, mode)
+            judge_expression(ctx, expr, upstream, mode)
         except Fail as exc:
             _explained(exc, explain(ctx, expr) if explain else "")
             raise
 
     stop: list[BaseException] = []  # after a worker failure, fail fast instead of retrying
     tried: list[Expression] = []  # the last expression tried: after a failure, the smallest
-    upstream = 1.5 if mode == "rules" else 1.0
     strategy = expressions(frozenset(ops))
 
     def admissible(expr: Expression) -> bool:
@@ -168,19 +164,6 @@ def random_expressions(
             return
         answers = found
 
-    @settings(
-        max_examples=examples,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        report_multiple_bugs=False,
-        phases=[Phase.generate, Phase.shrink],
-        suppress_health_check=list(HealthCheck),
-    )
-    # The expressions come from the course's secret (seed overrides derandomize): the same
-    # for every run of one course, unknown in advance to anyone without the secret.
-    @seed(course.seed_for(ctx.purpose))
-    @given(strategy)
     def prop(expr):
         if stop:
             raise stop[0]
@@ -200,7 +183,7 @@ def random_expressions(
     ctx.sandbox = batching.Answered(sandbox, answers)  # what the batches asked, answered
     with quiet[0], quiet[1]:
         try:
-            prop()
+            _hypothesis(ctx, strategy, examples, prop)
         except Fail as exc:
             _explained(exc, explain(ctx, tried[0]) if explain and tried else "")
             raise
@@ -313,10 +296,14 @@ def for_all(
 
 def _hypothesis(ctx: Context, strategy, examples: int, test: Callable) -> None:
     """Run hypothesis: test(example) for `examples` draws of `strategy`, from the check's seed
-    (the course's secret), shrinking a failure."""
+    (the course's secret), shrinking a failure. The draws come from the course's secret (the
+    seed overrides derandomize): the same for every run of one course, unknown in advance to
+    anyone without the secret."""
     from hypothesis import HealthCheck, Phase, given, seed, settings
     from hypothesis.configuration import set_hypothesis_home_dir
 
+    # hypothesis keeps a cache in ./.hypothesis: not in the folder the student grades from,
+    # nor at a predictable path that someone could create first (as a link): a fresh folder
     set_hypothesis_home_dir(_hypothesis_home())
 
     @settings(
