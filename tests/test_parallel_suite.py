@@ -23,9 +23,11 @@ def test_record(i):
 """
 
 
-def test_a_shared_fixture_module_runs_on_one_worker_and_the_others_spread(tmp_path: Path) -> None:
-    """In a copy of the kit's conftest: test_bundle.py (a module of SHARED_FIXTURES) all on one
-    worker, an ordinary module on both."""
+def test_a_shared_fixture_module_runs_on_one_worker(tmp_path: Path) -> None:
+    """In a copy of the kit's conftest, on two workers: test_bundle.py (a module of
+    SHARED_FIXTURES) all on one worker. (Where an ordinary module's tests run is the
+    scheduler's choice, by load: one worker may well take them all while the other runs the
+    group; that each is a unit of its own is scope_of's, tested below.)"""
     shutil.copyfile(HERE / "conftest.py", tmp_path / "conftest.py")
     (tmp_path / "test_bundle.py").write_text(RECORDING_TEST)
     (tmp_path / "test_ordinary.py").write_text(RECORDING_TEST)
@@ -44,7 +46,16 @@ def test_a_shared_fixture_module_runs_on_one_worker_and_the_others_spread(tmp_pa
         module, worker = line.split()
         seen.setdefault(module, set()).add(worker)
     assert len(seen["test_bundle"]) == 1, seen
-    assert len(seen["test_ordinary"]) == 2, seen
+    assert len(seen["test_ordinary"]) >= 1, seen
+
+
+def test_each_ordinary_test_is_a_unit_and_a_shared_module_one() -> None:
+    from tests.conftest import scope_of
+
+    ordinary = [f"tests/test_planted_bugs.py::test_planted_bug_is_caught[{b}]" for b in "ab"]
+    shared = ["tests/test_bundle.py::test_bundle_layout", "tests/test_bundle.py::test_x[y]"]
+    assert scope_of(ordinary[0]) != scope_of(ordinary[1])
+    assert scope_of(shared[0]) == scope_of(shared[1]) == "tests/test_bundle.py"
 
 
 @pytest.mark.parametrize("dist", ["load", "loadscope"])
