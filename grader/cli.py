@@ -22,7 +22,7 @@ import click
 from grader import sandbox
 from grader.classroom.bundle import bundle
 from grader.classroom.export import export
-from grader.classroom.options import course_secret_option, extra_checks_option
+from grader.classroom.options import course_secret_option, exercises_option, extra_checks_option
 from grader.classroom.verify import results_with_receipt, verify
 from grader.feedback import reports
 from grader.feedback.hints import HISTORY_FILE, History
@@ -256,14 +256,7 @@ main.add_command(export)
     show_default=True,
     help="Folder for gradebook.csv, summary.md and students/ID/.",
 )
-@click.option(
-    "--exercise",
-    "-e",
-    "exercises",
-    type=click.IntRange(min(EXERCISES), max(EXERCISES)),
-    multiple=True,
-    help="Grade only this exercise (repeat for more) [default: all].",
-)
+@exercises_option
 @click.option(
     "--jobs",
     "-j",

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import click
 
+from grader.classroom.options import exercises_option
 from grader.exercises import EXERCISES
 from grader.runner import ExtraChecksError, checks_for, load_extra_checks
 from grader.submissions.submission import KIT
@@ -204,14 +205,7 @@ def gradescope(
     show_default=True,
     help="The student's workspace in the repository (the folder holding micrograd/).",
 )
-@click.option(
-    "--exercise",
-    "-e",
-    "exercises",
-    type=click.IntRange(min(EXERCISES), max(EXERCISES)),
-    multiple=True,
-    help="Grade only this exercise (repeat for more) [default: all].",
-)
+@exercises_option
 @click.option(
     "--kit-url",
     help="Install the grader from this git repository (the instructor's copy of the kit) "

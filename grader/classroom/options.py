@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from grader import sandbox
+from grader.exercises import EXERCISES
 
 
 def _use_course_secret(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
@@ -46,4 +47,15 @@ extra_checks_option = click.option(
     "--extra-checks",
     type=click.Path(file_okay=False, path_type=Path),
     help="A folder of the instructor's own checks (*.py using @check), graded too.",
+)
+
+
+# `-e N`, repeated: the exercises a command grades (none given: all of them)
+exercises_option = click.option(
+    "--exercise",
+    "-e",
+    "exercises",
+    type=click.IntRange(min(EXERCISES), max(EXERCISES)),
+    multiple=True,
+    help="Grade only this exercise (repeat for more) [default: all].",
 )
