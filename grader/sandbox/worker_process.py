@@ -23,6 +23,7 @@ from grader.sandbox.processes import (
     BACKSTOP,
     Limits,
     WorkerClock,
+    adopt_orphans,
     kill_processes_of,
     limit,
     remove_files_of,
@@ -122,6 +123,8 @@ class Sandbox:
             permissions.prepare()  # the kit and the rest denied; /tmp not listable
         self.prefix, self.drops = permissions.isolation() if self.mode != BWRAP else ([], False)
         self.filter = permissions.seccomp_filter() if self.mode == PERMISSIONS else None
+        if self.drops:  # its processes, orphaned when it is killed, are ours to reap
+            adopt_orphans()
         # A fresh private folder (mkdtemp: mode 0700, an unpredictable name): the copies the
         # worker reads, and its scratch folder, open to the worker's own user alone.
         self.root = private_folder("micrograd-grade-")

@@ -1,0 +1,73 @@
+"""A killed worker's processes are reaped by the grader at once, not whenever PID 1 gets to it.
+
+Outside bwrap, as root, the worker runs as a user of its own whose process limit is 1: the next
+worker cannot start while a zombie of the last one is left. A container's PID 1 may take a
+second or two to reap it (this machine's does), or never; the grader adopts the orphans
+(processes.adopt_orphans) and reaps them itself (processes.kill_processes_of).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+
+import pytest
+
+from grader.sandbox import permissions
+from grader.sandbox.processes import adopt_orphans, kill_processes_of, worker_uid
+
+pytestmark = [
+    pytest.mark.grader,
+    pytest.mark.skipif(os.geteuid() != 0, reason="a worker user of its own needs root"),
+]
+
+
+def processes_of(uid: int) -> list[int]:
+    pids = []
+    for name in os.listdir("/proc"):
+        try:
+            if name.isdigit() and os.stat(f"/proc/{name}").st_uid == uid:
+                pids.append(int(name))
+        except OSError:
+            pass
+    return pids
+
+
+def parent_of(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
+
+
+@pytest.mark.parametrize("prefix", ["unshare", "none"])
+def test_a_killed_workers_orphans_are_the_graders_to_reap(prefix):
+    """The worker as the grader starts it (its `unshare`, then setpriv to its user), forking a
+    child of its own; killed as Sandbox._stop kills it. Its child, orphaned, is the grader's
+    child, and is gone when kill_processes_of returns, well before PID 1 would reap it."""
+    isolate = permissions.isolation()[0] if prefix == "unshare" else []
+    if prefix == "unshare" and not isolate:
+        pytest.skip("no unshare here")
+    adopt_orphans()
+    uid = worker_uid()
+    # the worker's own process forks a child that outlives it (the worker's user may fork
+    # here: no process limit in this test)
+    script = "import os, time\nif os.fork() == 0:\n    time.sleep(100)\ntime.sleep(100)\n"
+    cmd = [*isolate, *permissions.drop(), "/usr/bin/python3", "-c", script]
+    proc = subprocess.Popen(cmd, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 10
+        while len(processes_of(uid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(processes_of(uid)) >= 2
+        os.killpg(proc.pid, 9)
+        proc.wait()
+        left = processes_of(uid)
+        for pid in left:  # adopted (the grader's), or a child of one adopted; not PID 1's
+            try:
+                assert parent_of(pid) == os.getpid() or parent_of(pid) in left
+            except FileNotFoundError:
+                pass
+        kill_processes_of(uid, wait=0.5)
+        assert processes_of(uid) == []
+    finally:
+        kill_processes_of(uid)
