@@ -454,23 +454,25 @@ def test_where_a_promise_fails_batch_and_gradescope_refuse(tmp_path, monkeypatch
 
 @pytest.mark.skipif(mode() != PERMISSIONS, reason="the probe of the permissions mode")
 def test_the_probe_finds_a_lock_that_does_not_hold(monkeypatch):
-    """Run as a worker, the probe notices a worker without its seccomp filter, and a /tmp that
-    workers may list."""
-    from grader.sandbox import acl, permissions
+    """Run as a worker, the probe notices a worker without its seccomp filter, and a shared
+    folder that workers may list."""
+    from grader.sandbox import permissions
 
     assert permissions.shortfall.__wrapped__() == ""
     with monkeypatch.context() as patched:
         patched.setattr(permissions, "seccomp_filter", lambda: lambda: None)
         assert "could open a socket" in permissions.shortfall.__wrapped__()
-    permissions.prepare()
-    tmp = str(Path(tempfile.gettempdir()).resolve())
-    acl._done.discard((tmp, 0o1))
+    # a shared folder of its own, left listable (r-x for all), as the grader before issue 9
+    # left /tmp: not /tmp itself, which graders running beside this test close again
+    listable = Path(tempfile.mkdtemp(dir=tempfile.gettempdir(), prefix="shared-"))
     try:
-        acl.deny_workers(Path(tmp), allow=0o5)  # r-x: as the grader before this issue left it
-        assert "could list a shared folder" in permissions.shortfall.__wrapped__()
+        listable.chmod(0o755)
+        with monkeypatch.context() as patched:
+            patched.setattr(permissions, "prepare", lambda: None)
+            patched.setattr(permissions, "shared_folders", lambda: [listable])
+            assert "could list a shared folder" in permissions.shortfall.__wrapped__()
     finally:
-        acl._done.discard((tmp, 0o5))
-        acl.deny_workers(Path(tmp), allow=0o1)
+        listable.rmdir()
 
 
 @ROOT_ONLY
