@@ -24,16 +24,9 @@ from grader.classroom.bundle import bundle
 from grader.classroom.export import export
 from grader.classroom.options import course_secret_option, exercises_option, extra_checks_option
 from grader.classroom.verify import results_with_receipt, verify
+from grader.exercises import EXERCISES
 from grader.feedback import reports
 from grader.feedback.hints import HISTORY_FILE, History
-from grader.runner import (
-    EXERCISES,
-    ExtraChecksError,
-    checks_for,
-    could_not_grade,
-    grade_submission,
-    load_extra_checks,
-)
 from grader.sandbox import NO_SANDBOX_NOTE, UNPROTECTED
 from grader.sandbox import mode as sandbox_mode
 from grader.submissions import workspace
@@ -56,6 +49,10 @@ def run(
     visibility: str = "after_published",
     history: Path | None = None,
 ) -> None:
+    # the checks, and torch with them, only where a command grades: `grade batch`'s own
+    # process, `export`, `bundle` and `--help` start in a fraction of a second
+    from grader.runner import ExtraChecksError, could_not_grade, grade_submission, load_extra_checks
+
     try:
         extra = load_extra_checks(extra_checks) if extra_checks else []
     except ExtraChecksError as exc:
@@ -216,6 +213,8 @@ def main() -> None:
 @main.command("list")
 def list_exercises() -> None:
     """List the exercises, one line each."""
+    from grader.runner import checks_for
+
     for n, title in EXERCISES.items():
         points = sum(c.points for c in checks_for([n]))
         click.echo(f"exercise-{n}  {title}  ({len(checks_for([n]))} checks, {points:g} points)")
@@ -323,6 +322,8 @@ def batch_command(
     from grader.classroom.gradebook import MISSING, WITH_SCORES
 
     if extra_checks:
+        from grader.runner import ExtraChecksError, load_extra_checks
+
         try:
             load_extra_checks(extra_checks)
         except ExtraChecksError as exc:

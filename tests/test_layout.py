@@ -165,16 +165,33 @@ def test_no_file_in_the_grader_over_500_lines():
 
 
 def test_checks_run_exercise_by_exercise_whatever_was_imported_first():
-    """Registration follows import order, which the layout leaves to chance (receipt.py imports
-    exercise 5's module first): the grader still runs exercise 0's checks first, and so on."""
+    """Registration follows import order, which the layout leaves to chance (a receipt's
+    tolerances import exercise 5's module first): the grader still runs exercise 0's checks
+    first, and so on."""
     import subprocess
     import sys
 
     code = (
         "import grader.classroom.receipt\n"
+        "grader.classroom.receipt.tolerances()\n"
         "from grader.runner import checks_for\n"
         "print(*[c.exercise for c in checks_for(list(range(14)))])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     order = [int(n) for n in out.stdout.split()]
     assert order and order == sorted(order)
+
+
+def test_what_grades_nothing_imports_no_torch():
+    """torch takes 2 s to import: only a process that grades pays it. The CLI's own module,
+    `grade batch`'s process (its grading processes import it), export, verify and bundle
+    load without it."""
+    import subprocess
+    import sys
+
+    modules = ["cli", "classroom.batch", "classroom.export", "classroom.verify"]
+    modules += ["classroom.bundle", "classroom.gradebook", "classroom.report_page"]
+    code = "import sys\n" + "".join(f"import grader.{m}\n" for m in modules)
+    code += "print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False"]

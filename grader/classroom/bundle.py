@@ -21,7 +21,6 @@ import click
 
 from grader.classroom.options import exercises_option
 from grader.exercises import EXERCISES
-from grader.runner import ExtraChecksError, checks_for, load_extra_checks
 from grader.submissions.submission import KIT
 
 TEMPLATES = Path(__file__).with_name("gradescope")
@@ -111,6 +110,8 @@ def build_gradescope(
     kit = kit or KIT
     files = kit_files(kit)
     check_stubs(kit)
+    from grader.runner import checks_for, load_extra_checks
+
     extra = load_extra_checks(extra_checks) if extra_checks else []
     max_score = sum(c.points for c in checks_for(list(EXERCISES), extra))
     run_autograder = (TEMPLATES / "run_autograder").read_text()
@@ -179,6 +180,8 @@ def gradescope(
     Upload OUT as the assignment's autograder (Ubuntu base image); students submit a workspace
     folder (zipped), a notebook, or their micrograd/*.py files.
     """
+    from grader.runner import ExtraChecksError
+
     try:
         count = build_gradescope(
             out,

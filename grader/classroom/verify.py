@@ -18,13 +18,6 @@ from grader.classroom import receipt
 from grader.classroom.options import course_secret_option, extra_checks_option
 from grader.feedback import reports
 from grader.feedback import results as R
-from grader.runner import (
-    ExtraChecksError,
-    draw_failure_png,
-    grade_submission,
-    load_extra_checks,
-    pictured,
-)
 
 
 def results_with_receipt(
@@ -38,6 +31,8 @@ def results_with_receipt(
     """Gradescope's results.json with its receipt; the instructor's extra checks carry
     `visibility`. With `pictures`, each failing graph is drawn there as a PNG too, which the
     test's Markdown output embeds (Markdown shows no SVG data images)."""
+    from grader.runner import draw_failure_png, load_extra_checks, pictured
+
     hidden = frozenset(
         (c.exercise, c.name) for c in (load_extra_checks(extra_checks) if extra_checks else [])
     )
@@ -72,6 +67,8 @@ def verify(results: Path, submission: Path, extra_checks: Path | None) -> None:
     Exit status: 0 same, 1 different, 2 cannot verify (RESULTS unreadable or without a
     receipt, SUBMISSION missing, bad --extra-checks).
     """
+    from grader.runner import ExtraChecksError, grade_submission, load_extra_checks
+
     try:
         old = json.loads(results.read_text(encoding="utf-8"))
         recorded = old["extra_data"]["receipt"]
