@@ -348,12 +348,14 @@ def test_extra_checks_travel_in_the_bundle(autograder: Path, tmp_path: Path) -> 
 
 
 def test_a_slow_submission_ends_in_time_with_its_points(autograder: Path) -> None:
-    """Past the autograder's overall limit (here 60 s, Gradescope's is 600), the grader stops
-    with what was earned: results.json keeps + backward's points."""
+    """Past the autograder's overall limit (here 35 s, Gradescope's is 600; run_autograder
+    gives the grader 30 s less, 5 s), the grader stops with what was earned: results.json
+    keeps + backward's points. Each `*` backward stalls 0.9 s, so the wall-clock limit, not
+    the exercise's budget (30 s), is what ends it."""
     engine = (REFERENCE / "engine.py").read_text()
     rule = "self.grad += other.data * out.grad"
     assert engine.count(rule) == 1
-    slow = engine.replace(rule, "__import__('time').sleep(9)\n            " + rule)
+    slow = engine.replace(rule, "__import__('time').sleep(0.9)\n            " + rule)
     submit(autograder, {"micrograd/engine.py": slow})
     for path in (REFERENCE).glob("*.py"):
         if path.name != "engine.py":
@@ -366,14 +368,14 @@ def test_a_slow_submission_ends_in_time_with_its_points(autograder: Path) -> Non
         env={
             **os.environ,
             "AUTOGRADER_ROOT": str(autograder),
-            "MICROGRAD_AUTOGRADER_SECONDS": "60",
+            "MICROGRAD_AUTOGRADER_SECONDS": "35",
         },
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert time.monotonic() - start < 75
+    assert time.monotonic() - start < 30
     results = json.loads((autograder / "results" / "results.json").read_text())
     tests = {t["name"]: t for t in results["tests"]}
     assert tests["exercise-1: + backward"]["status"] == "passed"
