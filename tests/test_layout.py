@@ -195,3 +195,25 @@ def test_what_grades_nothing_imports_no_torch():
     code += "print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False"]
+
+
+def test_grading_stubs_of_the_first_exercises_imports_no_torch(tmp_path):
+    """A student's first `grade` (stubs, or exercise 0's slopes) computes nothing with torch,
+    so it does not wait 2 s for it: the checks import torch at first use (checks/later.py)."""
+    import shutil
+    import subprocess
+    import sys
+
+    shutil.copytree(GRADER.parent / "exercises" / "micrograd", tmp_path / "micrograd")
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from grader.cli import main\n"
+        "for n in (0, 1, 3):\n"
+        f"    args = [f'exercise-{{n}}', '--submission', {str(tmp_path)!r}, '--format', 'json']\n"
+        "    print(CliRunner().invoke(main, args).exit_code)\n"
+        "print('torch' in sys.modules)"
+    )
+    root = GRADER.parent
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
+    assert out.stdout.split() == ["1", "1", "1", "False"], out.stdout + out.stderr[-2000:]

@@ -13,10 +13,10 @@ walks the graph itself (no backward() of the student's).
 from __future__ import annotations
 
 import numpy as np
-import torch
 from hypothesis import strategies as st
 
 from grader.checks.checking import Fail, check
+from grader.checks.later import torch
 from grader.checks.properties import for_all
 from grader.checks.strategies import _SEED, arrays, upstreams
 from grader.checks.tensor_judge import judge_case

@@ -6,9 +6,8 @@ list is part of what is checked: layer by layer, neuron by neuron, weights then 
 
 from typing import NamedTuple
 
-import torch
-
 from grader.checks.checking import Fail, check, close, fmt, numbers
+from grader.checks.later import torch
 from grader.checks.models import TorchMLP, param_count
 from grader.sandbox import StudentError
 

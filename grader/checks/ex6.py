@@ -6,10 +6,9 @@ page states exactly, so every batch's loss can be compared.
 
 import random
 
-import torch
-
 from grader.checks.checking import Fail, check, close, fmt, numbers
 from grader.checks.ex5 import _compare_loss, _rate, _schedule
+from grader.checks.later import torch
 from grader.checks.models import TorchMLP, param_count
 
 # the lecture's tiny data set

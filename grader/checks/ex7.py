@@ -11,10 +11,10 @@ Expected shapes come from numpy (np.broadcast_shapes), expected gradients from P
 from __future__ import annotations
 
 import numpy as np
-import torch
 from hypothesis import strategies as st
 
 from grader.checks.checking import Fail, check
+from grader.checks.later import torch
 from grader.checks.properties import for_all
 from grader.checks.strategies import arrays, broadcastable_pairs, clashing_pairs, crossed_pairs
 from grader.checks.tensors import (

@@ -3,7 +3,7 @@ layer by layer, neuron by neuron, each neuron's weights then its bias."""
 
 from __future__ import annotations
 
-import torch
+from grader.checks.later import torch
 
 
 def param_count(nin: int, nouts: list[int]) -> int:

@@ -8,10 +8,9 @@ Parameters travel in tensor_nn's documented order, W1, b1, W2, b2, ..., W of sha
 from __future__ import annotations
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from grader.checks.checking import Fail
+from grader.checks.later import F, torch
 from grader.checks.tensors import close_mask, shape_text, show, unwire, wire
 
 
@@ -60,13 +59,13 @@ class SGD:
         self.tensors, self.lr, self.momentum = tensors, lr, momentum
         self.velocity: list[torch.Tensor | None] = [None] * len(tensors)
 
-    @torch.no_grad()
     def step(self) -> None:
-        for k, t in enumerate(self.tensors):
-            v = self.velocity[k]
-            v = t.grad.clone() if v is None else v.mul_(self.momentum).add_(t.grad)
-            self.velocity[k] = v
-            t.sub_(self.lr * v)
+        with torch.no_grad():
+            for k, t in enumerate(self.tensors):
+                v = self.velocity[k]
+                v = t.grad.clone() if v is None else v.mul_(self.momentum).add_(t.grad)
+                self.velocity[k] = v
+                t.sub_(self.lr * v)
 
     def zero_grad(self) -> None:
         for t in self.tensors:
