@@ -1,6 +1,7 @@
 """Planted bugs: each an edit of the reference that a student could make, and the check that
 must catch it, named, with the operation at fault in its message; charged once: no other
-exercise loses a point, but for at most one end-to-end check.
+exercise loses a point, but for at most one end-to-end check (which most bugs are graded
+without: it is free to fail, and training a net on each bug took half the table's time).
 The catalogue, the mutation table, lives in tools/planted_bugs.py (tools/synthetic_class.py
 makes students of its first part). CI fails on any bug that scores full marks.
 """
