@@ -153,3 +153,19 @@ def test_the_folders_of_a_killed_grader_are_removed_and_no_others(tmp_path):
         alive.wait()
     time.sleep(0.1)
     assert kept in remove_abandoned(tmp_path)  # its owner is gone now
+
+
+def test_the_folders_of_a_killed_grader_not_yet_collected_are_removed(tmp_path):
+    """A grading process killed with its batch waits, a zombie, for PID 1 to collect it (in a
+    container, seconds, or never): it has ended all the same, and its folders go."""
+    killed, left = scratch_of_a_process(tmp_path)
+    try:
+        killed.send_signal(signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        stat = Path(f"/proc/{killed.pid}/stat")
+        while stat.read_text().split(")")[-1].split()[0] != "Z":  # ended, not collected
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert remove_abandoned(tmp_path) == [left]
+    finally:
+        killed.wait()

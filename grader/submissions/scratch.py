@@ -88,6 +88,10 @@ def _alive(pid: int, since: float) -> bool:
         pass
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
+        if stat[stat.rindex(")") + 2] == "Z":
+            # a zombie: it has ended, and waits for its parent to collect it (a killed batch's
+            # grading process waits for PID 1, which in a container may take seconds, or never)
+            return False
         ticks = int(stat[stat.rindex(")") + 2 :].split()[19])  # field 22: start, since boot
         boot = next(
             int(line.split()[1])
