@@ -46,13 +46,7 @@ def die_with_parent() -> None:
     The worker's `unshare` gets this, so a grader that is killed (kill -9, a batch timeout)
     takes its worker along: `unshare --kill-child` then ends the worker's PID namespace.
     """
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux: the grader's own cleanup still runs
-        pass
+    _prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG; elsewhere the grader's own cleanup runs
 
 
 def adopt_orphans() -> None:
@@ -64,12 +58,16 @@ def adopt_orphans() -> None:
     the worker user's process limit (1), so the next worker could not start: the grader waited
     for them, up to 2 s a restart. Adopted, they are ours to reap at once (kill_processes_of).
     """
+    _prctl(36, 1)  # 36 = PR_SET_CHILD_SUBREAPER; elsewhere kill_processes_of waits instead
+
+
+def _prctl(option: int, value: int) -> None:
+    """prctl(option, value) on Linux; nothing where there is no such call."""
     try:
         import ctypes
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(36, 1, 0, 0, 0)  # 36 = PR_SET_CHILD_SUBREAPER
-    except (OSError, AttributeError):  # not Linux: kill_processes_of waits instead
+        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
+    except (OSError, AttributeError):
         pass
 
 

@@ -88,11 +88,12 @@ def _alive(pid: int, since: float) -> bool:
         pass
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-        if stat[stat.rindex(")") + 2] == "Z":
+        fields = stat[stat.rindex(")") + 2 :].split()  # from field 3, the state
+        if fields[0] == "Z":
             # a zombie: it has ended, and waits for its parent to collect it (a killed batch's
             # grading process waits for PID 1, which in a container may take seconds, or never)
             return False
-        ticks = int(stat[stat.rindex(")") + 2 :].split()[19])  # field 22: start, since boot
+        ticks = int(fields[19])  # field 22: start, since boot
         boot = next(
             int(line.split()[1])
             for line in Path("/proc/stat").read_text().splitlines()
