@@ -18,7 +18,16 @@ from pathlib import Path
 
 import pytest
 
-from grader.sandbox import BWRAP, UNPROTECTED, Sandbox, UnreadableReply, finite, mode, policy
+from grader.sandbox import (
+    BWRAP,
+    UNPROTECTED,
+    Limits,
+    Sandbox,
+    UnreadableReply,
+    finite,
+    mode,
+    policy,
+)
 from tests.grader_helpers import REFERENCE, ROOT, by_name, make_workspace, tree_hash
 from tests.test_hostile import STUB_ENGINE, grade_hostile, kit_tests_hash
 
@@ -178,6 +187,27 @@ print("numpy", numpy.tanh(0.0))
     assert lines["pids"] == "['1', '2']"  # bwrap's init and the worker: nothing else
     assert lines["kit"] == "False"
     assert lines["numpy"] == "0.0"
+
+
+def test_the_worker_runs_under_its_limits(tmp_path):
+    """Memory, CPU time, file size and core dumps as the student's code finds them, in every
+    mode: set before it runs (by the worker's first lines in bwrap mode, between fork and exec
+    elsewhere), soft and hard alike, so that it cannot raise them again."""
+    probe = """
+import resource
+for _name in ("RLIMIT_AS", "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_CORE"):
+    print(_name, *resource.getrlimit(getattr(resource, _name)))
+"""
+    ws = make_workspace(tmp_path, files={"engine.py": probe + STUB_ENGINE})
+    out = grade_hostile(ws, codes=(1,))["extra_data"]["student_output"]
+    seen = {line.split()[0]: line.split()[1:] for line in out.splitlines() if "RLIMIT" in line}
+    limits = Limits()
+    assert seen == {
+        "RLIMIT_AS": [str(limits.memory_bytes)] * 2,
+        "RLIMIT_CPU": [str(limits.cpu_seconds), str(limits.cpu_seconds + 1)],
+        "RLIMIT_FSIZE": [str(limits.file_bytes)] * 2,
+        "RLIMIT_CORE": ["0", "0"],
+    }, out
 
 
 def test_new_processes_and_their_memory(tmp_path):
@@ -470,3 +500,17 @@ def test_no_interpreter_inside_the_kit_for_workers(open_dir):
     assert policy.runnable_by_workers(str(outside))
     outside.chmod(0o711)  # runnable but not readable: bwrap could not bind what it cannot read
     assert not policy.runnable_by_workers(str(outside))
+
+
+def test_a_worker_of_another_bytecode_compiles_the_source(monkeypatch):
+    """The worker's code comes compiled by the grader's Python; a worker's Python whose
+    bytecode differs (another magic number) compiles the source sent beside it instead."""
+    import marshal
+
+    from grader.sandbox import worker_process, worker_program
+
+    _, modules = marshal.loads(worker_program.worker_source())
+    foreign = marshal.dumps((b"\0\0\r\n", [(name, source, None) for name, source, _ in modules]))
+    monkeypatch.setattr(worker_process, "worker_source", lambda: foreign)
+    with Sandbox(REFERENCE.parent) as sandbox:
+        assert sandbox.request("ops")["ops"] == ["exp", "log", "tanh", "relu", "sigmoid"]

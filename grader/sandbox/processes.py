@@ -169,19 +169,28 @@ def remove_ipc_of(uid: int) -> None:
             pass
 
 
-def limit(
-    limits: Limits, as_nobody: bool, seccomp_filter: Callable[[], None] | None = None
-) -> None:  # runs in the child between fork and exec
-    die_with_parent()
+def rlimits(limits: Limits, as_nobody: bool = False) -> list[tuple[int, tuple[int, int]]]:
+    """The worker's resource limits, as (RLIMIT_*, (soft, hard)) pairs for setrlimit."""
+    pairs = []
     if as_nobody:
         # Counted per user (threads included), so only for the worker's own user: with 1, the
         # worker can start no process and no thread. Root ignores it for the `unshare` and
         # `setpriv` that run before the drop; bwrap, which forks, starts before the drop.
-        resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
-    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
-    resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        pairs.append((resource.RLIMIT_NPROC, (limits.processes, limits.processes)))
+    return pairs + [
+        (resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1)),
+        (resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes)),
+        (resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes)),
+        (resource.RLIMIT_CORE, (0, 0)),
+    ]
+
+
+def limit(
+    limits: Limits, as_nobody: bool, seccomp_filter: Callable[[], None] | None = None
+) -> None:  # runs in the child between fork and exec ("permissions" mode)
+    die_with_parent()
+    for which, pair in rlimits(limits, as_nobody):
+        resource.setrlimit(which, pair)
     if seccomp_filter is not None:  # "permissions" mode: no socket, no IPC object (seccomp.py)
         seccomp_filter()
 

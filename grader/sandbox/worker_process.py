@@ -28,6 +28,7 @@ from grader.sandbox.processes import (
     limit,
     remove_files_of,
     remove_ipc_of,
+    rlimits,
     worker_uid,
 )
 from grader.sandbox.replies import (
@@ -40,56 +41,11 @@ from grader.sandbox.replies import (
     describe_exit,
     student_error,
 )
+from grader.sandbox.worker_program import launcher, worker_source
 from grader.submissions.scratch import private_folder, remove
-
-WORKER = Path(__file__).parent / "worker"  # the worker's source, sent through a pipe
-WORKER_MODULES = (
-    "ops",
-    "graph",
-    "student",
-    "training",
-    "tensor_requests",
-    "tensor_training",
-    "main",
-)  # each after what it imports
 
 GIVE_UP_AFTER = 3  # timeouts in a row after which a sandbox stops starting workers
 POLL_SECONDS = 0.05  # how often a slow request's time is read while it runs
-
-# The worker's program. Its own code arrives through the pipe whose descriptor is its first
-# argument: read whole, closed, compiled into modules under the name `worker` only while they
-# import one another, then taken out of sys.modules, all before any student code runs. So no
-# file of it is in the sandbox, `import worker` finds nothing, and the pipe is empty and shut.
-BOOT = """
-def boot(fd):
-    import json, os, types
-    with os.fdopen(fd, "rb") as pipe:
-        modules = json.loads(pipe.read())
-    package = sys.modules["worker"] = types.ModuleType("worker")
-    package.__path__ = []
-    try:
-        for name, source in modules:
-            module = sys.modules["worker." + name] = types.ModuleType("worker." + name)
-            module.__package__ = "worker"
-            code = compile(source, "<worker " + name + ">", "exec", dont_inherit=True, optimize=2)
-            exec(code, module.__dict__)
-        return sys.modules["worker.main"].main
-    finally:
-        for name in [n for n in sys.modules if n == "worker" or n.startswith("worker.")]:
-            del sys.modules[name]
-boot(int(sys.argv.pop(1)))()
-"""
-
-
-def launcher(path: list[str]) -> str:
-    """The worker's `python -c` program: `path` (numpy's folder) on sys.path, then BOOT."""
-    return f"import sys; sys.path[:0] = {path!r}\n{BOOT}"
-
-
-@functools.cache
-def worker_source() -> bytes:
-    """What BOOT reads: [[module, source], ...] in WORKER_MODULES' order, as JSON."""
-    return json.dumps([[m, (WORKER / f"{m}.py").read_text()] for m in WORKER_MODULES]).encode()
 
 
 def copy_package(src: Path, dst: Path, max_files: int = 200, max_bytes: int = 20 * 1024**2) -> None:
@@ -175,8 +131,9 @@ class Sandbox:
         """The worker's command line, and the descriptors it must inherit."""
         flags = ["-I", "-S", "-B", "-u", "-c"]
         fds = [str(source_r), str(req_r), str(rep_w)]
-        if self.mode == BWRAP:
-            args = [*flags, launcher(policy.SYS_PATH), fds[0], policy.SUBMISSION_DIR, *fds[1:]]
+        if self.mode == BWRAP:  # the limits set by the worker's first lines (_start says why)
+            program = launcher(policy.SYS_PATH, rlimits(self.limits))
+            args = [*flags, program, fds[0], policy.SUBMISSION_DIR, *fds[1:]]
             cmd, fds = bwrap.bwrap_command(self.package, args)
             return cmd, [source_r, req_r, rep_w, *fds]
         numpy = policy.numpy_dirs(self.drops, alone=True)[:1]
@@ -194,6 +151,16 @@ class Sandbox:
         cmd, fds = self._command(source_r, req_r, rep_w)
         env = {"PATH": "/usr/bin:/bin", "HOME": str(self.scratch), **policy.ENV}
         env["HOME"] = str(self.scratch)
+        # No code of ours between fork and exec where bwrap does that part: bwrap dies with
+        # the grader (--die-with-parent) and loads the seccomp filter, and the worker's first
+        # lines set its limits (launcher). A preexec_fn makes Python fork() rather than
+        # vfork(): it copies the grader's page tables, about 50 ms of CPU once torch is loaded
+        # (benchmarks/worker_start.py), more than the worker's own start.
+        preexec = None
+        if self.mode != BWRAP:  # the limits, the filter, die with the grader: before unshare
+            preexec = functools.partial(
+                limit, self.limits, self.mode == PERMISSIONS and self.drops, self.filter
+            )
         try:
             with open(self.output_path, "wb") as out:
                 self.proc = subprocess.Popen(
@@ -205,9 +172,7 @@ class Sandbox:
                     cwd=self.scratch,
                     env=env,
                     start_new_session=True,
-                    preexec_fn=functools.partial(
-                        limit, self.limits, self.mode == PERMISSIONS and self.drops, self.filter
-                    ),
+                    preexec_fn=preexec,
                 )
         finally:
             for fd in fds:
