@@ -20,7 +20,7 @@ one). It runs in one of three modes (modes.py; MICROGRAD_SANDBOX forces one):
   for Gradescope unless asked for with --unsafe-no-sandbox.
 
 worker_process.py starts, feeds and stops the worker; worker_program.py is what it runs first
-(its limits, then its code from a pipe); processes.py holds its user, limits and clean-up;
+(its code, from a pipe); processes.py holds its user, limits and clean-up;
 replies.py what comes back. This face is what the rest of the grader imports.
 """
 

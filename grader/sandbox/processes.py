@@ -185,6 +185,25 @@ def rlimits(limits: Limits, as_nobody: bool = False) -> list[tuple[int, tuple[in
     ]
 
 
+PRLIMIT_OPTIONS = {
+    resource.RLIMIT_NPROC: "--nproc",
+    resource.RLIMIT_CPU: "--cpu",
+    resource.RLIMIT_AS: "--as",
+    resource.RLIMIT_FSIZE: "--fsize",
+    resource.RLIMIT_CORE: "--core",
+}
+
+
+def prlimit_prefix(limits: Limits, as_nobody: bool = False) -> list[str]:
+    """util-linux's `prlimit` command prefix that sets the limits, then runs the rest (which
+    inherits them); empty where there is no `prlimit`."""
+    prlimit = shutil.which("prlimit")
+    if not prlimit:
+        return []
+    pairs = rlimits(limits, as_nobody)
+    return [prlimit, *(f"{PRLIMIT_OPTIONS[r]}={soft}:{hard}" for r, (soft, hard) in pairs), "--"]
+
+
 def limit(
     limits: Limits, as_nobody: bool, seccomp_filter: Callable[[], None] | None = None
 ) -> None:  # runs in the child between fork and exec ("permissions" mode)

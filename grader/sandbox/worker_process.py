@@ -26,9 +26,9 @@ from grader.sandbox.processes import (
     adopt_orphans,
     kill_processes_of,
     limit,
+    prlimit_prefix,
     remove_files_of,
     remove_ipc_of,
-    rlimits,
     worker_uid,
 )
 from grader.sandbox.replies import (
@@ -79,6 +79,7 @@ class Sandbox:
             permissions.prepare()  # the kit and the rest denied; /tmp not listable
         self.prefix, self.drops = permissions.isolation() if self.mode != BWRAP else ([], False)
         self.filter = permissions.seccomp_filter() if self.mode == PERMISSIONS else None
+        self._prlimit = prlimit_prefix(self.limits) if self.mode == BWRAP else []
         if self.drops:  # its processes, orphaned when it is killed, are ours to reap
             adopt_orphans()
         # A fresh private folder (mkdtemp: mode 0700, an unpredictable name): the copies the
@@ -131,11 +132,10 @@ class Sandbox:
         """The worker's command line, and the descriptors it must inherit."""
         flags = ["-I", "-S", "-B", "-u", "-c"]
         fds = [str(source_r), str(req_r), str(rep_w)]
-        if self.mode == BWRAP:  # the limits set by the worker's first lines (_start says why)
-            program = launcher(policy.SYS_PATH, rlimits(self.limits))
-            args = [*flags, program, fds[0], policy.SUBMISSION_DIR, *fds[1:]]
+        if self.mode == BWRAP:
+            args = [*flags, launcher(policy.SYS_PATH), fds[0], policy.SUBMISSION_DIR, *fds[1:]]
             cmd, fds = bwrap.bwrap_command(self.package, args)
-            return cmd, [source_r, req_r, rep_w, *fds]
+            return [*self._prlimit, *cmd], [source_r, req_r, rep_w, *fds]
         numpy = policy.numpy_dirs(self.drops, alone=True)[:1]
         path = [os.path.dirname(d) for d in numpy]
         python = policy.interpreter(self.drops)[0]
@@ -151,13 +151,13 @@ class Sandbox:
         cmd, fds = self._command(source_r, req_r, rep_w)
         env = {"PATH": "/usr/bin:/bin", "HOME": str(self.scratch), **policy.ENV}
         env["HOME"] = str(self.scratch)
-        # No code of ours between fork and exec where bwrap does that part: bwrap dies with
-        # the grader (--die-with-parent) and loads the seccomp filter, and the worker's first
-        # lines set its limits (launcher). A preexec_fn makes Python fork() rather than
-        # vfork(): it copies the grader's page tables, about 50 ms of CPU once torch is loaded
-        # (benchmarks/worker_start.py), more than the worker's own start.
+        # No code of ours between fork and exec where bwrap does that part: `prlimit` sets the
+        # limits of bwrap and all below it, bwrap dies with the grader (--die-with-parent) and
+        # loads the seccomp filter. A preexec_fn makes Python fork() rather than vfork(): that
+        # copies the grader's page tables, torch's included, about 10 ms of the grader's CPU
+        # a worker (benchmarks/worker_start.py).
         preexec = None
-        if self.mode != BWRAP:  # the limits, the filter, die with the grader: before unshare
+        if not self._prlimit:  # the limits, the filter, die with the grader: before unshare
             preexec = functools.partial(
                 limit, self.limits, self.mode == PERMISSIONS and self.drops, self.filter
             )

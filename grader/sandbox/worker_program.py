@@ -48,13 +48,9 @@ boot(int(sys.argv.pop(1)))()
 """
 
 
-def launcher(path: list[str], limits: list[tuple[int, tuple[int, int]]] = ()) -> str:
-    """The worker's `python -c` program: its resource `limits` set (before any code of the
-    student's is read), `path` (numpy's folder) on sys.path, then BOOT."""
-    head = "import sys"
-    if limits:
-        head += f"\nimport resource\nfor _limit in {list(limits)!r}: resource.setrlimit(*_limit)"
-    return f"{head}\nsys.path[:0] = {path!r}\n{BOOT}"
+def launcher(path: list[str]) -> str:
+    """The worker's `python -c` program: `path` (numpy's folder) on sys.path, then BOOT."""
+    return f"import sys; sys.path[:0] = {path!r}\n{BOOT}"
 
 
 @functools.cache
