@@ -439,9 +439,12 @@ def run_batch(
 
     save()
     reused = len(entries) - len(todo)
+    # no more processes than submissions to grade: an idle one would only import torch (2 s
+    # of CPU that the busy ones need)
+    jobs = max(1, min(jobs, len(todo)))
     stream.write(
         f"{len(rows)} submissions in {submissions}: {reused} already graded, "
-        f"{len(todo)} to grade with {jobs} processes\n"
+        f"{len(todo)} to grade with {jobs} process{'es' if jobs > 1 else ''}\n"
     )
     for sid in class_files.unknown_ids(class_files.complete(rows, people, {}), changes):
         stream.write(f"note: the adjustments name {sid}, who has no row: a typo?\n")
