@@ -15,23 +15,12 @@ import time
 import pytest
 
 from grader.sandbox import permissions
-from grader.sandbox.processes import adopt_orphans, kill_processes_of
+from grader.sandbox.processes import adopt_orphans, kill_processes_of, pids_of
 
 pytestmark = [
     pytest.mark.grader,
     pytest.mark.skipif(os.geteuid() != 0, reason="a worker user of its own needs root"),
 ]
-
-
-def processes_of(uid: int) -> list[int]:
-    pids = []
-    for name in os.listdir("/proc"):
-        try:
-            if name.isdigit() and os.stat(f"/proc/{name}").st_uid == uid:
-                pids.append(int(name))
-        except OSError:
-            pass
-    return pids
 
 
 def parent_of(pid: int) -> int:
@@ -59,18 +48,18 @@ def test_a_killed_workers_orphans_are_the_graders_to_reap(prefix):
     proc = subprocess.Popen(cmd, start_new_session=True)
     try:
         deadline = time.monotonic() + 10
-        while len(processes_of(uid)) < 2 and time.monotonic() < deadline:
+        while len(pids_of(uid)) < 2 and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert len(processes_of(uid)) >= 2
+        assert len(pids_of(uid)) >= 2
         os.killpg(proc.pid, 9)
         proc.wait()
-        left = processes_of(uid)
+        left = pids_of(uid)
         for pid in left:  # adopted (the grader's), or a child of one adopted; not PID 1's
             try:
                 assert parent_of(pid) == os.getpid() or parent_of(pid) in left
             except FileNotFoundError:
                 pass
         kill_processes_of(uid, wait=0.5)
-        assert processes_of(uid) == []
+        assert pids_of(uid) == []
     finally:
         kill_processes_of(uid)

@@ -105,18 +105,28 @@ def kill_processes_of(uid: int, wait: float = 2.0) -> None:
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         left = []
-        for proc in Path("/proc").iterdir():
+        for pid in pids_of(uid):
             try:
-                if proc.name.isdigit() and proc.stat().st_uid == uid:
-                    pid = int(proc.name)
-                    os.kill(pid, signal.SIGKILL)
-                    if not _reaped(pid):
-                        left.append(pid)
+                os.kill(pid, signal.SIGKILL)
+                if not _reaped(pid):
+                    left.append(pid)
             except OSError:
                 pass
         if not left:
             return
         time.sleep(0.005)
+
+
+def pids_of(uid: int) -> list[int]:
+    """The processes of user `uid` (the owners of /proc's entries)."""
+    pids = []
+    for proc in os.scandir("/proc"):
+        try:
+            if proc.name.isdigit() and proc.stat().st_uid == uid:
+                pids.append(int(proc.name))
+        except OSError:
+            pass
+    return pids
 
 
 def _reaped(pid: int) -> bool:
