@@ -510,14 +510,19 @@ def test_no_interpreter_inside_the_kit_for_workers(open_dir):
 
 
 def test_a_worker_of_another_bytecode_compiles_the_source(monkeypatch):
-    """The worker's code comes compiled by the grader's Python; a worker's Python whose
-    bytecode differs (another magic number) compiles the source sent beside it instead."""
+    """The worker's code comes compiled by the grader's Python, and a worker of our bytecode
+    runs it as it comes (here with no source beside it); a worker's Python whose bytecode
+    differs (another magic number) compiles the source sent beside it instead."""
     import marshal
 
     from grader.sandbox import worker_process, worker_program
 
-    _, modules = marshal.loads(worker_program.worker_source())
-    foreign = marshal.dumps((b"\0\0\r\n", [(name, source, None) for name, source, _ in modules]))
-    monkeypatch.setattr(worker_process, "worker_source", lambda: foreign)
-    with Sandbox(REFERENCE.parent) as sandbox:
-        assert sandbox.request("ops")["ops"] == ["exp", "log", "tanh", "relu", "sigmoid"]
+    magic, modules = marshal.loads(worker_program.worker_source())
+    sent = {
+        "ours": marshal.dumps((magic, [(name, "", code) for name, _, code in modules])),
+        "foreign": marshal.dumps((b"\0\0\r\n", [(name, s, None) for name, s, _ in modules])),
+    }
+    for data in sent.values():
+        monkeypatch.setattr(worker_process, "worker_source", lambda data=data: data)
+        with Sandbox(REFERENCE.parent) as sandbox:
+            assert sandbox.request("ops")["ops"] == ["exp", "log", "tanh", "relu", "sigmoid"]
