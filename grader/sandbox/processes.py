@@ -196,7 +196,6 @@ def rlimits(limits: Limits, as_nobody: bool = False) -> list[tuple[int, tuple[in
 
 
 PRLIMIT_OPTIONS = {
-    resource.RLIMIT_NPROC: "--nproc",
     resource.RLIMIT_CPU: "--cpu",
     resource.RLIMIT_AS: "--as",
     resource.RLIMIT_FSIZE: "--fsize",
@@ -204,13 +203,14 @@ PRLIMIT_OPTIONS = {
 }
 
 
-def prlimit_prefix(limits: Limits, as_nobody: bool = False) -> list[str]:
-    """util-linux's `prlimit` command prefix that sets the limits, then runs the rest (which
-    inherits them); empty where there is no `prlimit`."""
+def prlimit_prefix(limits: Limits) -> list[str]:
+    """util-linux's `prlimit` command prefix that sets the limits (bwrap mode's: no process
+    limit, seccomp forbids processes there), then runs the rest, which inherits them; empty
+    where there is no `prlimit`."""
     prlimit = shutil.which("prlimit")
     if not prlimit:
         return []
-    pairs = rlimits(limits, as_nobody)
+    pairs = rlimits(limits)
     return [prlimit, *(f"{PRLIMIT_OPTIONS[r]}={soft}:{hard}" for r, (soft, hard) in pairs), "--"]
 
 
